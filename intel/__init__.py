@@ -1,0 +1,1 @@
+"""Indicator handling shared by the whole workbench: canonical forms, detection, extraction."""

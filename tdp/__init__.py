@@ -1,0 +1,1 @@
+"""TDP, the Threat Discovery & Prevention workbench: settings, URLs and shared parts."""

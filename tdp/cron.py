@@ -1,0 +1,11 @@
+"""Recurring jobs for RQ's cron scheduler: `python manage.py rqcron tdp/cron.py`.
+
+Each entry names a thin job function and the queue it runs on. Delayed one-off jobs use the
+worker's own scheduler (`rqworker --with-scheduler`) instead.
+"""
+
+from rq import cron
+
+from intel.jobs import expire_indicators_job
+
+cron.register(expire_indicators_job, queue_name="low", interval=300, job_timeout=600)

@@ -1,0 +1,47 @@
+"""Factories: one function per model, building realistic rows with sensible defaults."""
+
+import itertools
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from tdp.roles import CLEARED_GROUP
+
+_counter = itertools.count(1)
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(
+    username: str | None = None, *, role: str | None = "analyst", cleared: bool = False
+) -> Any:
+    """A user with a role group (analyst, lead, admin or None) and optional TLP:RED clearance."""
+    user = get_user_model().objects.create_user(
+        username=username or f"user{next(_counter)}", password=PASSWORD, is_staff=role == "admin"
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    if cleared:
+        user.groups.add(Group.objects.get(name=CLEARED_GROUP))
+    return user
+
+
+def make_source(name: str | None = None, **fields: Any) -> Any:
+    """A source of intel."""
+    from intel.models import Source
+
+    return Source.objects.create(name=name or f"source {next(_counter)}", **fields)
+
+
+def make_indicator(
+    value: str | None = None, *, type: str = "domain", sources: tuple = (), **fields: Any
+) -> Any:
+    """An indicator stored directly (tests of ingestion go through `intel.ingest` instead)."""
+    from intel.models import Indicator, IndicatorSource
+
+    indicator = Indicator.objects.create(
+        type=type, value=value or f"evil{next(_counter)}.example", **fields
+    )
+    for source in sources:
+        IndicatorSource.objects.create(indicator=indicator, source=source, reference="test")
+    return indicator
