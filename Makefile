@@ -21,6 +21,7 @@ install services:
 
 migrate:
 	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input -v 0
 
 demo:
 	$(PY) manage.py setup_demo

@@ -47,7 +47,9 @@ def normalize_entry(kind: str, value: str) -> str:
     """Canonicalise an allowlist value the way indicators are; raise NormalizationError if not."""
     value = value.strip()
     if kind == AllowlistEntry.Kind.URL_PREFIX:
-        return normalize(value, "url")[1].rstrip("/") if value.count("/") <= 3 else value
+        # Normalised like URL indicators so it can prefix them. A bare host keeps its "/":
+        # "https://x.example" would also cover "https://x.example.evil.example/".
+        return normalize(value, "url")[1]
     if kind == AllowlistEntry.Kind.IP:
         try:
             return str(ipaddress.ip_network(value, strict=False))

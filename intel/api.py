@@ -149,8 +149,13 @@ class IndicatorListAPI(generics.ListCreateAPIView):
                     {"error": result.errors[0]["reason"], **summary},
                     status=status.HTTP_400_BAD_REQUEST,
                 )
-            indicator = Indicator.objects.get(pk=result.indicator_ids[0])
-            summary["indicator"] = IndicatorSerializer(indicator).data
+            # TLP:RED intel stays hidden from users who are not cleared, even when they report it.
+            indicator = (
+                Indicator.objects.visible_to(request.user)
+                .filter(pk=result.indicator_ids[0])
+                .first()
+            )
+            summary["indicator"] = IndicatorSerializer(indicator).data if indicator else None
         return Response(summary, status=status.HTTP_201_CREATED)
 
 

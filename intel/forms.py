@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from intel.models import TLP, AllowlistEntry, IndicatorType, Severity
+from intel.models import TLP, AllowlistEntry, Feed, IndicatorType, Severity
 from intel.normalize import NormalizationError, normalize
 
 FORMAT_CHOICES = [
@@ -125,8 +125,11 @@ class IndicatorEditForm(forms.Form):
     tlp = forms.ChoiceField(choices=TLP.choices, label="TLP")
     tags = forms.CharField(required=False, help_text="Comma separated")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # A datetime-local input only shows a value in ISO form (with the "T"); in Django's default
+    # "Y-m-d H:i:s" the browser shows it empty and saving the form would drop the expiry.
     expires_at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M:%S"),
     )
 
     def clean_tags(self) -> list[str]:
@@ -146,3 +149,117 @@ class AllowlistEntryForm(forms.Form):
     kind = forms.ChoiceField(choices=AllowlistEntry.Kind.choices)
     value = forms.CharField(max_length=2048)
     reason = forms.CharField(max_length=500)
+
+
+class FeedForm(forms.Form):
+    """Configure a feed. Credentials are write-only: left empty, the stored secret is kept."""
+
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=Feed.Kind.choices)
+    url = forms.CharField(
+        max_length=2000, required=False, help_text="HTTP(S) feed URL, or the TAXII collection URL"
+    )
+    file = forms.FileField(required=False, help_text="For an uploaded-file feed")
+    format = forms.ChoiceField(choices=FORMAT_CHOICES, initial="auto")
+    value_column = forms.CharField(required=False, help_text="CSV column / JSON key of the value")
+    type_column = forms.CharField(required=False)
+    delimiter = forms.CharField(required=False, max_length=1)
+    comment_prefix = forms.CharField(required=False, max_length=4, initial="#")
+    json_list_path = forms.CharField(required=False, help_text="e.g. data.items or deny")
+    default_type = forms.ChoiceField(
+        choices=[("", "Detect per row"), *IndicatorType.choices], required=False, label="Type"
+    )
+    confidence = forms.IntegerField(min_value=0, max_value=100, initial=50)
+    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MEDIUM)
+    tlp = forms.ChoiceField(choices=TLP.choices, initial=TLP.AMBER, label="TLP")
+    tags = forms.CharField(required=False, help_text="Comma separated")
+    ttl_days = forms.IntegerField(min_value=1, required=False, label="Expiry (days)")
+    mode = forms.ChoiceField(choices=Feed.Mode.choices, initial=Feed.Mode.INCREMENTAL)
+    schedule = forms.CharField(initial="every 1h", help_text="every 15m · every 6h · cron")
+    enabled = forms.BooleanField(required=False, initial=True)
+    auth_kind = forms.ChoiceField(choices=Feed.AuthKind.choices, label="Authentication")
+    auth_header = forms.CharField(required=False, label="Header name", help_text="e.g. Auth-Key")
+    auth_username = forms.CharField(required=False, label="Username")
+    auth_secret = forms.CharField(
+        required=False,
+        label="Token / password",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only. Leave empty to keep the stored one.",
+    )
+
+    def config(self) -> dict[str, Any]:
+        """The form as a feed description for `intel.feed_config.clean_feed_config`."""
+        data = self.cleaned_data
+        parser = {
+            key: data[key]
+            for key in (
+                "value_column",
+                "type_column",
+                "delimiter",
+                "comment_prefix",
+                "json_list_path",
+            )
+            if data.get(key)
+        }
+        defaults: dict[str, Any] = {
+            "confidence": data["confidence"],
+            "severity": data["severity"],
+            "tlp": data["tlp"],
+            "tags": parse_tags(data.get("tags") or ""),
+        }
+        if data.get("default_type"):
+            defaults["type"] = data["default_type"]
+        if data.get("ttl_days"):
+            defaults["ttl_days"] = data["ttl_days"]
+        config: dict[str, Any] = {
+            "name": data["name"],
+            "kind": data["kind"],
+            "url": data.get("url") or "",
+            "format": data["format"],
+            "parser": parser,
+            "defaults": defaults,
+            "mode": data["mode"],
+            "schedule": data["schedule"],
+            "enabled": data["enabled"],
+        }
+        if data["auth_kind"] == Feed.AuthKind.HEADER:
+            config["auth"] = {"header": data.get("auth_header") or "Authorization"}
+            if data.get("auth_secret"):
+                config["auth"]["token"] = data["auth_secret"]
+        elif data["auth_kind"] == Feed.AuthKind.BASIC:
+            config["auth"] = {"username": data.get("auth_username") or ""}
+            if data.get("auth_secret"):
+                config["auth"]["password"] = data["auth_secret"]
+        return config
+
+    @classmethod
+    def initial_for(cls, feed: Feed) -> dict[str, Any]:
+        """Form initial values from a stored feed (never the secret)."""
+        return {
+            "name": feed.name,
+            "kind": feed.kind,
+            "url": feed.url,
+            "format": feed.format,
+            **{
+                key: feed.parser.get(key, "")
+                for key in (
+                    "value_column",
+                    "type_column",
+                    "delimiter",
+                    "comment_prefix",
+                    "json_list_path",
+                )
+            },
+            "default_type": feed.default_type,
+            "confidence": feed.confidence,
+            "severity": feed.severity,
+            "tlp": feed.tlp,
+            "tags": ", ".join(feed.tags),
+            "ttl_days": feed.ttl_days,
+            "mode": feed.mode,
+            "schedule": feed.schedule,
+            "enabled": feed.enabled,
+            "auth_kind": feed.auth_kind,
+            "auth_header": feed.auth_header,
+            "auth_username": feed.auth_username,
+        }

@@ -3,13 +3,17 @@
 import logging
 
 import django_rq
+from django.conf import settings
 from django.db import transaction
 
+from intel.feeds import FeedBusy, due_feeds, pull
 from intel.imports import run_import
 from intel.lifecycle import expire_due_indicators
-from intel.models import IntelImport
+from intel.models import Feed, FeedRun, IntelImport
 
 logger = logging.getLogger(__name__)
+
+FEED_QUEUE = "default"
 
 
 def expire_indicators_job() -> int:
@@ -36,3 +40,42 @@ def enqueue_import(record: IntelImport) -> None:
             logger.exception("could not enqueue import %s", record.pk)
 
     transaction.on_commit(send)
+
+
+def pull_feed_job(
+    feed_id: int, force: bool = False, trigger: str = FeedRun.Trigger.SCHEDULE
+) -> dict | None:
+    """Pull one feed (scheduled or "Pull now"); a pull already running makes this a no-op."""
+    feed = Feed.objects.select_related("source").filter(pk=feed_id).first()
+    if feed is None:
+        logger.info("feed %s no longer exists", feed_id)
+        return None
+    try:
+        return pull(feed, force=force, trigger=trigger).as_dict()
+    except FeedBusy as exc:
+        logger.info("%s", exc)
+        return None
+
+
+def enqueue_pull(feed: Feed, *, force: bool = False, trigger: str = FeedRun.Trigger.MANUAL) -> None:
+    """Queue a pull of `feed` after the current transaction commits."""
+    transaction.on_commit(
+        lambda: django_rq.get_queue(FEED_QUEUE).enqueue(
+            pull_feed_job,
+            feed.pk,
+            force,
+            trigger,
+            job_timeout=settings.TDP_FEED_JOB_TIMEOUT,
+            result_ttl=86400,
+        )
+    )
+
+
+def enqueue_due_feeds_job() -> list[int]:
+    """Scheduled every minute (tdp/cron.py): queue a pull of every feed that is due."""
+    claimed = due_feeds()
+    for feed_id in claimed:
+        django_rq.get_queue(FEED_QUEUE).enqueue(
+            pull_feed_job, feed_id, job_timeout=settings.TDP_FEED_JOB_TIMEOUT, result_ttl=86400
+        )
+    return claimed

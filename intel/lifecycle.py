@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from intel.allowlist import AllowlistMatcher
 from intel.models import Indicator, Status
 from tdp import audit
 
@@ -39,12 +40,19 @@ def update_indicator(indicator: Indicator, *, actor: Any, **values: Any) -> Indi
 def set_indicator_status(
     indicator: Indicator, status: str, *, actor: Any, reason: str = ""
 ) -> Indicator:
-    """Revoke, reactivate or expire one indicator by hand, with the reason in the audit trail."""
+    """Revoke, reactivate or expire one indicator by hand, with the reason in the audit trail.
+
+    An allowlisted value is never made active: ValueError names the entry that covers it.
+    """
     if status not in Status.values:
         raise ValueError(f"unknown status {status!r}")
     previous = indicator.status
     if previous == status:
         return indicator
+    if status == Status.ACTIVE:
+        hit = AllowlistMatcher.load().match(indicator.type, indicator.value)
+        if hit is not None:
+            raise ValueError(f"{indicator.value} is allowlisted ({hit.kind} {hit.value})")
     indicator.status = status
     if status == Status.ACTIVE and indicator.expires_at and indicator.expires_at <= timezone.now():
         indicator.expires_at = None

@@ -3,7 +3,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 
-from intel.models import AllowlistEntry, Indicator
+from intel.models import AllowlistEntry, Feed, FeedRun, Indicator
 from tdp.tables import BaseTable
 
 
@@ -32,7 +32,9 @@ class IndicatorTable(BaseTable):
     tags = TagsColumn(orderable=False)
     source_count = tables.Column(verbose_name="Sources", orderable=False)
     last_seen_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Last seen")
-    first_seen_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="First seen")
+    first_seen_at = tables.DateTimeColumn(
+        format="Y-m-d H:i", verbose_name="First seen", order_by=("id",)
+    )
     expires_at = tables.DateTimeColumn(format="Y-m-d", verbose_name="Expires")
 
     class Meta(BaseTable.Meta):
@@ -68,3 +70,68 @@ class AllowlistEntryTable(BaseTable):
         model = AllowlistEntry
         fields = ("kind", "value", "reason", "owner", "created_at")
         empty_text = "The allowlist is empty."
+
+
+class FeedTable(BaseTable):
+    """Feeds with their health: last success, last error, indicators, recent runs."""
+
+    name = tables.Column(linkify=True)
+    kind = tables.Column()
+    schedule = tables.Column()
+    enabled = tables.BooleanColumn()
+    health = tables.TemplateColumn(
+        template_name="intel/_feed_health.html", orderable=False, verbose_name="Recent runs"
+    )
+    last_success_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Last success")
+    last_error = tables.Column(verbose_name="Last error", attrs={"td": {"class": "error"}})
+    indicator_count = tables.Column(verbose_name="Indicators")
+    next_run_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Next pull")
+
+    class Meta(BaseTable.Meta):
+        model = Feed
+        fields = (
+            "name",
+            "kind",
+            "format",
+            "mode",
+            "schedule",
+            "enabled",
+            "health",
+            "last_success_at",
+            "last_error",
+            "indicator_count",
+            "next_run_at",
+        )
+        sequence = fields
+        empty_text = "No feeds are configured yet."
+
+    def render_last_error(self, value: str) -> str:
+        return value[:120] + ("…" if len(value) > 120 else "")
+
+
+class FeedRunTable(BaseTable):
+    """A feed's run history."""
+
+    started_at = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name="Started")
+    status = tables.Column(attrs={"td": {"class": lambda value: f"run-status run-{value}"}})
+    duration_ms = tables.Column(verbose_name="ms")
+
+    class Meta(BaseTable.Meta):
+        model = FeedRun
+        fields = (
+            "started_at",
+            "trigger",
+            "status",
+            "duration_ms",
+            "bytes",
+            "received",
+            "created",
+            "updated",
+            "unchanged",
+            "rejected",
+            "skipped",
+            "expired",
+            "error",
+        )
+        sequence = fields
+        empty_text = "This feed has not been pulled yet."

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
-from django.db.models import Count, OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -47,6 +47,15 @@ def _visible_indicators(request: HttpRequest):
     return Indicator.objects.visible_to(request.user)
 
 
+def _filtered(filterset: IndicatorFilter) -> QuerySet:
+    """The filtered indicators, or none when a filter value is invalid.
+
+    django-filter drops an invalid value (`type=bogus`, a deleted source) and filters on the
+    rest, which would list and export far more than was asked for.
+    """
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
 def _spec_from(form: PasteForm | PasteCommitForm | IndicatorForm | UploadForm) -> IngestSpec:
     data = form.cleaned_data
     name = (data.get("source") or "").strip()
@@ -69,12 +78,16 @@ def indicator_list(request: HttpRequest) -> HttpResponse:
     source_count = (
         IndicatorSource.objects.filter(indicator=OuterRef("pk"))
         .values("indicator")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("source_id"))
         .values("n")
     )
     queryset = _visible_indicators(request).annotate(source_count=Subquery(source_count))
     filterset = IndicatorFilter(request.GET, queryset=queryset)
-    table = IndicatorTable(filterset.qs, order_by=request.GET.get("sort") or "-last_seen_at")
+    # Newest first by default: first_seen_at never changes after insert, so it sorts by the id
+    # index.
+    table = IndicatorTable(
+        _filtered(filterset), order_by=request.GET.get("sort") or "-first_seen_at"
+    )
     return render_list(
         request,
         table=table,
@@ -86,12 +99,16 @@ def indicator_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @role_required(ANALYST)
-def indicator_export(request: HttpRequest) -> StreamingHttpResponse:
+def indicator_export(request: HttpRequest) -> HttpResponse:
     """Stream the filtered indicators as CSV, plain list, JSON (lines) or a STIX 2.1 bundle."""
     fmt = request.GET.get("format", "csv")
     if fmt not in export.FORMATS:
         fmt = "csv"
     filterset = IndicatorFilter(request.GET, queryset=_visible_indicators(request))
+    if not filterset.is_valid():
+        return HttpResponseBadRequest(
+            f"Invalid filter: {filterset.errors.as_text()}", content_type="text/plain"
+        )
     response = StreamingHttpResponse(
         export.export_chunks(filterset.qs, fmt), content_type=export.CONTENT_TYPES[fmt]
     )
@@ -147,13 +164,17 @@ def indicator_status(request: HttpRequest, pk: int) -> HttpResponse:
     indicator = get_object_or_404(_visible_indicators(request), pk=pk)
     form = StatusForm(request.POST)
     if form.is_valid():
-        set_indicator_status(
-            indicator,
-            form.cleaned_data["status"],
-            actor=request.user,
-            reason=form.cleaned_data["reason"],
-        )
-        messages.success(request, f"Indicator is now {indicator.status}.")
+        try:
+            set_indicator_status(
+                indicator,
+                form.cleaned_data["status"],
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValueError as exc:
+            messages.error(request, f"Not changed: {exc}.")
+        else:
+            messages.success(request, f"Indicator is now {indicator.status}.")
     else:
         messages.error(request, "Give a reason for the change.")
     return redirect(indicator)
@@ -172,12 +193,18 @@ def indicator_add(request: HttpRequest) -> HttpResponse:
             reference="form",
         )
         result = ingest([row], _spec_from(form), actor=request.user, collect_ids=True)
-        indicator = Indicator.objects.get(pk=result.indicator_ids[0])
-        verb = "Added" if result.created else "Updated"
-        messages.success(request, f"{verb} {indicator.type} {indicator.value}.")
+        # TLP:RED intel stays hidden from users who are not cleared, even when they report it.
+        indicator = _visible_indicators(request).filter(pk=result.indicator_ids[0]).first()
+        if indicator is None:
+            messages.success(request, f"Saved {row.type} {row.value}.")
+            target = reverse("intel:indicator_add")
+        else:
+            verb = "Added" if result.created else "Updated"
+            messages.success(request, f"{verb} {indicator.type} {indicator.value}.")
+            target = indicator.get_absolute_url()
         if wants_partial(request):
-            return HttpResponseClientRedirect(indicator.get_absolute_url())
-        return redirect(indicator)
+            return HttpResponseClientRedirect(target)
+        return redirect(target)
     return render(request, "intel/indicator_add.html", {"form": form})
 
 

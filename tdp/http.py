@@ -915,12 +915,16 @@ def stream(
         yield resp
 
 
-def check_url(url: str, *, allow_private: bool | None = None) -> None:
+def check_url(url: str, *, allow_private: bool | None = None, resolve: bool = True) -> None:
     """Validate a URL up front (forms): scheme, host syntax, resolution and the address policy.
 
     Raises :class:`BlockedAddressError` when the host is, or resolves to, a refused address and
     :class:`TransportError` for anything else wrong. Passing is no guarantee for later: DNS may
-    change, which is why :func:`request` checks again at connect time.
+    change, which is why :func:`request` checks again at connect time. With `resolve=False` host
+    names are not looked up (configuration kept in files is checked offline); IP literals still
+    meet the address policy.
     """
     target = _parse(url)
+    if not resolve and target.ip is None:
+        return
     _checked_addresses(target, _private_allowed(allow_private), _Deadline(_CHECK_URL_TIMEOUT))

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tdp.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "tdp.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -116,7 +117,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe health over plain HTTP
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
@@ -142,6 +144,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# WhiteNoise serves static files from gunicorn (no separate web server needed); files are
+# collected by `make up`, and found in place while DEBUG is on.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 TDP_MAX_UPLOAD_BYTES = env_int("TDP_MAX_UPLOAD_BYTES", 256 * 1024 * 1024)
@@ -201,3 +210,12 @@ TDP_INLINE_IMPORT_BYTES = env_int("TDP_INLINE_IMPORT_BYTES", 2 * 1024 * 1024)
 # Re-reports of an unchanged indicator within this window do not rewrite its row: "last seen"
 # is kept to this resolution, which makes re-pulling an unchanged feed cheap.
 TDP_SEEN_RESOLUTION = timedelta(minutes=env_int("TDP_SEEN_RESOLUTION_MINUTES", 15))
+
+# --- Feeds ------------------------------------------------------------------------------------
+TDP_FEED_TIMEOUT = env_int("TDP_FEED_TIMEOUT", 600)  # seconds, the whole download
+TDP_FEED_MAX_BYTES = env_int("TDP_FEED_MAX_BYTES", 1024**3)  # 1 GiB per pull, after gzip
+TDP_FEED_JOB_TIMEOUT = env_int("TDP_FEED_JOB_TIMEOUT", 3600)  # a pull running longer has died
+# Pauses between attempts when a feed server is unreachable or answers 5xx.
+TDP_FEED_RETRY_DELAYS = [
+    int(x) for x in env_list("TDP_FEED_RETRY_DELAYS", ["5", "30"]) if x.strip().isdigit()
+]

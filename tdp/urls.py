@@ -4,7 +4,7 @@ import django_rq.urls
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from tdp import api, views
@@ -15,7 +15,7 @@ _admin_only = role_required(ADMIN)
 rq_dashboard_patterns = [
     *django_rq.urls.get_admin_urlpatterns(view_wrapper=_admin_only),
     *(
-        path(str(p.pattern), _admin_only(p.callback), name=p.name)
+        re_path(p.pattern.regex.pattern, _admin_only(p.callback), name=p.name)
         for p in django_rq.urls.get_api_urlpatterns()
     ),
 ]

@@ -1,5 +1,7 @@
 """Shared fixtures: users for each role, a clean Redis database per test, API clients."""
 
+import contextlib
+
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -12,11 +14,8 @@ from tests.factories import make_user
 @pytest.fixture(autouse=True)
 def _clean_redis(request: pytest.FixtureRequest) -> None:
     """Every test starts with an empty Redis database of its own (see tests/settings.py)."""
-    client = redis_client()
-    try:
-        client.flushdb()
-    except Exception:  # noqa: S110  tests that stop Redis handle it themselves
-        pass
+    with contextlib.suppress(Exception):  # a test that stops Redis handles that itself
+        redis_client().flushdb()
 
 
 @pytest.fixture

@@ -11,3 +11,12 @@
     }
   });
 })();
+(function () {
+  // Buttons with data-confirm ask before their form is submitted (no inline handlers: CSP).
+  document.addEventListener("submit", function (event) {
+    const button = event.submitter;
+    if (button && button.dataset && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+      event.preventDefault();
+    }
+  }, true);
+})();

@@ -7,11 +7,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandParser
 
-from intel.imports import get_or_create_source, import_stream
+from intel.feed_config import apply_feed_config, clean_feed_config
+from intel.feeds import pull
+from intel.imports import get_or_create_source
 from intel.ingest import IngestSpec, ingest
-from intel.models import Source
+from intel.models import FeedRun, Source
 from intel.parsers import ParsedRow
 from tdp.roles import ADMIN, ANALYST, CLEARED_GROUP, LEAD
 
@@ -23,32 +26,16 @@ DEMO_USERS = (
     ("lead", LEAD, True),
     ("admin", ADMIN, True),
 )
-DEMO_FEEDS = (
-    # file under demo/feeds, source name, import options
-    (
-        "urlhaus_recent.csv",
-        "abuse.ch URLhaus",
-        {"tlp": "CLEAR", "confidence": 80, "tags": ["malware-distribution"]},
-    ),
-    (
-        "feodotracker_ipblocklist.csv",
-        "abuse.ch Feodo Tracker",
-        {"tlp": "CLEAR", "confidence": 85, "tags": ["botnet-c2"], "value_column": "dst_ip"},
-    ),
-    ("ipsum.txt", "IPsum", {"tlp": "CLEAR", "confidence": 60, "tags": ["scanner"]}),
-    (
-        "blocklistproject_scam.txt",
-        "Block List Project: scam",
-        {"tlp": "CLEAR", "confidence": 60, "tags": ["scam"]},
-    ),
-    (
-        "polkadot_phishing_all.json",
-        "Polkadot{.js} phishing list",
-        {"tlp": "CLEAR", "confidence": 70, "tags": ["crypto-scam"], "json_list_path": "deny"},
-    ),
-    ("misp_qakbot_emotet.json", "CIRCL OSINT (MISP)", {"tlp": "GREEN", "confidence": 75}),
-    ("stix_poisonivy.json", "FireEye Poison Ivy report (STIX)", {"tlp": "GREEN", "confidence": 70}),
-)
+# demo/feeds.json configures file-kind feeds; each is served from its file under demo/feeds/.
+DEMO_FEED_FILES = {
+    "abuse.ch URLhaus (recent)": "urlhaus_recent.csv",
+    "abuse.ch Feodo Tracker": "feodotracker_ipblocklist.csv",
+    "IPsum": "ipsum.txt",
+    "Block List Project: scam": "blocklistproject_scam.txt",
+    "Polkadot{.js} phishing list": "polkadot_phishing_all.json",
+    "CIRCL OSINT (MISP)": "misp_qakbot_emotet.json",
+    "FireEye Poison Ivy report (STIX)": "stix_poisonivy.json",
+}
 # A few TLP:RED items so the clearance rule can be seen: only cleared users find them.
 RED_INTEL = (
     ("domain", "partner-takedown-target.example"),
@@ -86,13 +73,17 @@ class Command(BaseCommand):
             self.stdout.write(f"user {username}: {role}{' (cleared)' if is_cleared else ''}")
 
     def load_intel(self) -> None:
-        feeds_dir = Path(settings.BASE_DIR) / "demo" / "feeds"
-        for filename, source_name, options in DEMO_FEEDS:
-            source = get_or_create_source(source_name, Source.Kind.FILE)
-            with open(feeds_dir / filename, "rb") as stream:
-                result = import_stream(stream, source=source, options=options, filename=filename)
-            summary = {k: v for k, v in result.as_dict().items() if k != "errors"}
-            self.stdout.write(f"{source_name}: {json.dumps(summary)}")
+        demo_dir = Path(settings.BASE_DIR) / "demo"
+        for config in json.loads((demo_dir / "feeds.json").read_text()):
+            feed, _ = apply_feed_config(clean_feed_config(config), actor=None)
+            if not feed.file:
+                filename = DEMO_FEED_FILES[feed.name]
+                with open(demo_dir / "feeds" / filename, "rb") as handle:
+                    feed.file.save(filename, File(handle))
+            if not feed.runs.exists():  # a first run, so the feed list shows real health
+                run = pull(feed, trigger=FeedRun.Trigger.COMMAND)
+                counts = {name: getattr(run, name) for name in FeedRun.COUNT_FIELDS}
+                self.stdout.write(f"feed {feed.name}: {run.status} {json.dumps(counts)}")
         red = get_or_create_source("Partner report (restricted)", Source.Kind.MANUAL)
         rows = [ParsedRow(line=i, value=v, type=t) for i, (t, v) in enumerate(RED_INTEL, 1)]
         ingest(rows, IngestSpec(source=red, tlp="RED", confidence=90, tags=["restricted"]))

@@ -1,4 +1,4 @@
-"""Intel models: one row per (type, normalised value), its provenance, and the allowlist.
+"""Intel models: one row per (type, normalised value), its provenance, the allowlist, imports.
 
 An `Indicator` is the deduplicated fact "this value is bad"; each `IndicatorSource` row says
 which source reported it, when, with what confidence and where in that source (file line, STIX
@@ -158,9 +158,6 @@ class Indicator(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    sources = models.ManyToManyField(
-        Source, through="IndicatorSource", related_name="indicators", blank=True
-    )
 
     objects = IndicatorQuerySet.as_manager()
 
@@ -177,8 +174,12 @@ class Indicator(models.Model):
             ),
         ]
         indexes = [
-            GinIndex(OpClass(Upper("value"), name="gin_trgm_ops"), name="indicator_value_trgm"),
-            models.Index(fields=["status", "type"], name="indicator_status_type_idx"),
+            # A larger pending list lets bulk imports append trigrams and merge them in bulk.
+            GinIndex(
+                OpClass(Upper("value"), name="gin_trgm_ops"),
+                name="indicator_value_trgm",
+                gin_pending_list_limit=32768,
+            ),
             GinIndex(fields=["tags"], name="indicator_tags_gin"),
         ]
 
@@ -190,13 +191,19 @@ class Indicator(models.Model):
 
 
 class IndicatorSource(models.Model):
-    """Provenance: one source's report of one indicator (re-reports update `last_seen_at`)."""
+    """Provenance: one source's report of one indicator (re-reports update `last_seen_at`).
 
-    # No separate index on indicator_id: the unique (indicator, source) index serves it.
+    Keyed by (indicator, source) itself: a million-row import writes one index entry per row
+    instead of three (id, the pair, the source).
+    """
+
+    pk = models.CompositePrimaryKey("indicator_id", "source_id")
     indicator = models.ForeignKey(
         Indicator, on_delete=models.CASCADE, related_name="provenance", db_index=False
     )
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="provenance")
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="provenance", db_index=False
+    )
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     confidence = models.PositiveSmallIntegerField(default=50)
@@ -204,13 +211,6 @@ class IndicatorSource(models.Model):
 
     class Meta:
         ordering = ["-last_seen_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["indicator", "source"],
-                name="indicator_source_uniq",
-                violation_error_message="This source already reported this indicator.",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.indicator} from {self.source}"
