@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from intel.ingest import IngestResult, IngestSpec, ingest
+from intel.ingest import INGESTED_FIELDS, IngestResult, IngestSpec, ingest
 from intel.models import IntelImport, Source
 from intel.parsers import ParseError, ParserOptions, parse
 from tdp import audit
@@ -45,6 +45,7 @@ def import_stream(
     parser_options = ParserOptions(
         **{key: options[key] for key in PARSER_OPTION_KEYS if options.get(key)},
         default_type=options.get("type") or None,
+        wanted_fields=INGESTED_FIELDS,
     )
     spec = IngestSpec(
         source=source,

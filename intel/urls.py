@@ -2,25 +2,26 @@
 
 from django.urls import path
 
-from intel import feed_views, views
+from intel import feed_views
+from intel.views import allowlist, indicators, intake
 
 app_name = "intel"
 
 urlpatterns = [
-    path("indicators/", views.indicator_list, name="indicator_list"),
-    path("indicators/export", views.indicator_export, name="indicator_export"),
-    path("indicators/add/", views.indicator_add, name="indicator_add"),
-    path("indicators/detect", views.indicator_detect, name="indicator_detect"),
-    path("indicators/<int:pk>/", views.indicator_detail, name="indicator_detail"),
-    path("indicators/<int:pk>/edit", views.indicator_edit, name="indicator_edit"),
-    path("indicators/<int:pk>/status", views.indicator_status, name="indicator_status"),
-    path("paste/", views.paste, name="paste"),
-    path("paste/commit", views.paste_commit, name="paste_commit"),
-    path("imports/new/", views.upload, name="upload"),
-    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
-    path("imports/<int:pk>/retry", views.import_retry, name="import_retry"),
-    path("allowlist/", views.allowlist, name="allowlist"),
-    path("allowlist/<int:pk>/remove", views.allowlist_remove, name="allowlist_remove"),
+    path("indicators/", indicators.indicator_list, name="indicator_list"),
+    path("indicators/export", indicators.indicator_export, name="indicator_export"),
+    path("indicators/add/", intake.indicator_add, name="indicator_add"),
+    path("indicators/detect", intake.indicator_detect, name="indicator_detect"),
+    path("indicators/<int:pk>/", indicators.indicator_detail, name="indicator_detail"),
+    path("indicators/<int:pk>/edit", indicators.indicator_edit, name="indicator_edit"),
+    path("indicators/<int:pk>/status", indicators.indicator_status, name="indicator_status"),
+    path("paste/", intake.paste, name="paste"),
+    path("paste/commit", intake.paste_commit, name="paste_commit"),
+    path("imports/new/", intake.upload, name="upload"),
+    path("imports/<int:pk>/", intake.import_detail, name="import_detail"),
+    path("imports/<int:pk>/retry", intake.import_retry, name="import_retry"),
+    path("allowlist/", allowlist.allowlist, name="allowlist"),
+    path("allowlist/<int:pk>/remove", allowlist.allowlist_remove, name="allowlist_remove"),
     path("feeds/", feed_views.feed_list, name="feed_list"),
     path("feeds/new/", feed_views.feed_create, name="feed_create"),
     path("feeds/<int:pk>/", feed_views.feed_detail, name="feed_detail"),

@@ -133,7 +133,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 # --- Outbound HTTP ----------------------------------------------------------------------------
-# Explicit opt-in for feed/webhook servers on private networks (tdp/http.py enforces it).
+# Explicit opt-in for feed/webhook servers on private networks (tdp/http/policy.py enforces it).
 TDP_ALLOW_PRIVATE_URLS = env_bool("TDP_ALLOW_PRIVATE_URLS", False)
 
 # --- Internationalisation, static files -------------------------------------------------------

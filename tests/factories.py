@@ -45,3 +45,24 @@ def make_indicator(
     for source in sources:
         IndicatorSource.objects.create(indicator=indicator, source=source, reference="test")
     return indicator
+
+
+def make_feed(name: str | None = None, *, url: str = "", **fields: Any) -> Any:
+    """A feed with its own source (tests that pull it point `url` at a LocalHTTPServer)."""
+    from intel.models import Feed, Source
+
+    name = name or f"feed {next(_counter)}"
+    source = Source.objects.create(name=f"Feed: {name}", kind=Source.Kind.FEED)
+    return Feed.objects.create(name=name, source=source, url=url, **fields)
+
+
+def make_feed_run(feed: Any, **fields: Any) -> Any:
+    """A recorded run of `feed` (finished successfully unless told otherwise)."""
+    from django.utils import timezone
+
+    from intel.models import FeedRun
+
+    fields.setdefault("status", FeedRun.Status.SUCCESS)
+    if fields["status"] != FeedRun.Status.RUNNING:
+        fields.setdefault("finished_at", timezone.now())
+    return FeedRun.objects.create(feed=feed, **fields)

@@ -72,6 +72,9 @@ class ParserOptions:
     default_type: str | None = None
     max_bytes: int = 2 * 1024**3  # cap on the (decompressed) size
     max_line_bytes: int = 64 * 1024
+    # Extra fields the caller will use (None = all). Ingestion reads only tags, confidence and
+    # description, so it skips converting dates it would throw away.
+    wanted_fields: frozenset[str] | None = None
 
 
 # --- column / key vocabulary shared by CSV and generic JSON ------------------------------------

@@ -209,6 +209,8 @@ def parse_csv(inp: Input, opts: ParserOptions) -> Iterator[ParsedRow | Rejected]
         ti = next((keys.index(n) for n in TYPE_COLUMNS if n in keys and keys.index(n) != vi), None)
     name_type = VALUE_COLUMNS.get(keys[vi]) if keys else None
     getters = _field_getters(keys, {vi} if ti is None else {vi, ti})
+    if opts.wanted_fields is not None:
+        getters = [g for g in getters if g[1] in opts.wanted_fields]
 
     layout = _Layout(delim, comment, header_in_data, width, vi, ti, name_type, getters)
     yield from _rows(pre, batches, layout, opts.default_type)

@@ -372,3 +372,16 @@ def test_handles_a_megabyte_of_realistic_text_quickly():
     elapsed = time.perf_counter() - started
     assert len(result) == len(found(REPORT + CHAT))
     assert elapsed < 3.0
+
+
+def test_finds_domains_under_idn_top_level_domains() -> None:
+    found = extract_indicators("contact evil.xn--3bst00m and bad.xn--80aswg today")
+    assert [(e.type, e.value) for e in found] == [
+        ("domain", "evil.xn--3bst00m"),
+        ("domain", "bad.xn--80aswg"),
+    ]
+
+
+def test_the_tld_list_holds_no_fragments() -> None:
+    assert not [tld for tld in KNOWN_TLDS if tld.startswith("-") or tld.endswith("-")]
+    assert "xn" not in KNOWN_TLDS

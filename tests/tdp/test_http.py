@@ -197,18 +197,18 @@ def test_it_refuses_localhost_by_name_naming_what_it_resolves_to(server):
 
 def test_it_reads_the_django_setting_when_allow_private_is_not_given(server, monkeypatch):
     server.route("/", body=b"ok")
-    monkeypatch.setattr(http, "settings", SimpleNamespace(configured=True))
+    monkeypatch.setattr("tdp.http.policy.settings", SimpleNamespace(configured=True))
     with pytest.raises(http.BlockedAddressError):
         http.request("GET", server.url())
 
     monkeypatch.setattr(
-        http, "settings", SimpleNamespace(configured=True, TDP_ALLOW_PRIVATE_URLS=True)
+        "tdp.http.policy.settings", SimpleNamespace(configured=True, TDP_ALLOW_PRIVATE_URLS=True)
     )
     assert http.request("GET", server.url()).status == 200
 
 
 def test_unconfigured_django_settings_mean_private_urls_are_refused(monkeypatch):
-    monkeypatch.setattr(http, "settings", SimpleNamespace(configured=False))
+    monkeypatch.setattr("tdp.http.policy.settings", SimpleNamespace(configured=False))
 
     with pytest.raises(http.BlockedAddressError):
         http.check_url("http://10.1.2.3/")
@@ -630,7 +630,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[LocalHTTPServer, Path]]:
 
 def test_https_works_when_the_certificate_matches_the_url_host(tls_server, monkeypatch):
     srv, cert = tls_server
-    monkeypatch.setattr(http, "_CA_CERTS", str(cert))
+    monkeypatch.setattr("tdp.http.connection._CA_CERTS", str(cert))
 
     resp = http.request("GET", srv.url(host="localhost"), allow_private=True)
 
@@ -650,7 +650,7 @@ def test_https_checks_the_url_host_not_the_address_it_connects_to(
     tls_server, monkeypatch, fake_dns
 ):
     srv, cert = tls_server
-    monkeypatch.setattr(http, "_CA_CERTS", str(cert))
+    monkeypatch.setattr("tdp.http.connection._CA_CERTS", str(cert))
     fake_dns["feeds.example.test"] = ["127.0.0.1"]
 
     with pytest.raises(http.TransportError, match=r"feeds\.example\.test was not accepted"):

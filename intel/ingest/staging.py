@@ -1,0 +1,109 @@
+"""Turning parsed rows into COPY-ready staging text: normalise, allowlist-check, escape.
+
+Runs in the Python thread while the database merges the previous chunk, so it never touches the
+database; it counts rejected and skipped rows on the result as it goes.
+"""
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from intel.allowlist import AllowlistMatcher
+from intel.ingest.types import IngestResult, IngestSpec
+from intel.normalize import NormalizationError, normalize
+from intel.parsers import ParsedRow, Rejected, Skipped
+
+
+def clean_tags(tags: Iterable[Any]) -> list[str]:
+    """Lower-case, trimmed, de-duplicated, sorted tags (the literal "none" is no tag)."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        text = str(tag).strip().lower()[:64]
+        if text and text != "none":
+            seen[text] = None
+    return sorted(seen)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
+
+
+def _copy_text(text: str) -> str:
+    """Escape a value for COPY's text format (the common clean value is returned as is)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text or "\x00" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
+
+
+def _array_literal(tags: list[str]) -> str:
+    """A PostgreSQL text[] literal for COPY, every element quoted."""
+    quoted = ('"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"' for t in tags)
+    return _copy_text("{" + ",".join(quoted) + "}")
+
+
+def copy_chunks(
+    rows: Iterable[ParsedRow | Rejected | Skipped],
+    spec: IngestSpec,
+    result: IngestResult,
+    matcher: AllowlistMatcher,
+    chunk_rows: int,
+) -> Iterator[tuple[str, int]]:
+    """Normalise and allowlist-check each row; yield (COPY text, rows taken) per chunk.
+
+    A value repeated inside a chunk is staged once (first occurrence wins) but still counted
+    in "rows taken"; repeats across chunks are settled by the upsert. Counts rejected and
+    skipped rows on `result`. Never touches the database: it runs while another thread merges
+    the previous chunk on the connection.
+    """
+    confidence = spec.confidence if spec.confidence is not None else spec.source.default_confidence
+    base_tags = clean_tags(spec.tags)
+    tag_literals: dict[tuple[str, ...], str] = {tuple(base_tags): _array_literal(base_tags)}
+    base_literal = tag_literals[tuple(base_tags)]
+    default_description = _copy_text(spec.description[:2000])
+    lines: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    taken = 0
+    for row in rows:
+        if row.__class__ is Skipped:
+            result.skipped += 1
+            continue
+        result.received += 1
+        if row.__class__ is Rejected:
+            result.reject(row.line, row.reason)
+            continue
+        try:
+            indicator_type, value = normalize(row.value, spec.type or row.type)
+        except NormalizationError as exc:
+            result.reject(row.line, exc.reason)
+            continue
+        taken += 1
+        key = (indicator_type, value)
+        if key in seen:
+            continue
+        seen.add(key)
+        tags_literal, confidence_here, description = base_literal, confidence, default_description
+        fields = row.fields
+        if fields:
+            if fields.get("tags"):
+                tags = tuple(clean_tags([*base_tags, *fields["tags"]]))
+                tags_literal = tag_literals.get(tags) or tag_literals.setdefault(
+                    tags, _array_literal(list(tags))
+                )
+            row_confidence = fields.get("confidence")
+            if isinstance(row_confidence, int) and 0 <= row_confidence <= 100:
+                confidence_here = row_confidence
+            if fields.get("description"):
+                description = _copy_text(str(fields["description"])[:2000])
+        allowlisted = "f"
+        if matcher.match(indicator_type, value) is not None:
+            allowlisted = "t"
+            result.allowlisted += 1
+        reference = _copy_text(row.reference[:1000]) if row.reference else "\\N"
+        lines.append(
+            f"{indicator_type}\t{_copy_text(value)}\t{row.line}\t{reference}\t{confidence_here}"
+            f"\t{tags_literal}\t{allowlisted}\t{description}\n"
+        )
+        if len(lines) >= chunk_rows:
+            yield "".join(lines), taken
+            lines, taken = [], 0
+            seen.clear()
+    if lines or taken:
+        yield "".join(lines), taken
