@@ -10,8 +10,10 @@ from tdp.tables import BaseTable
 class TLPColumn(tables.Column):
     """A TLP label as a coloured badge."""
 
-    def render(self, value: str) -> str:
-        return format_html('<span class="tlp tlp-{}">TLP:{}</span>', value.replace("+", "-"), value)
+    def render(self, record: object) -> str:
+        # The stored value (AMBER+STRICT), not the choice label (TLP:AMBER+STRICT).
+        tlp = record.tlp
+        return format_html('<span class="tlp tlp-{}">TLP:{}</span>', tlp.replace("+", "-"), tlp)
 
 
 class TagsColumn(tables.Column):
@@ -26,7 +28,9 @@ class IndicatorTable(BaseTable):
 
     value = tables.Column(linkify=True, attrs={"td": {"class": "value"}})
     type = tables.Column()
-    status = tables.Column(attrs={"td": {"class": lambda value: f"status status-{value}"}})
+    status = tables.Column(
+        attrs={"td": {"class": lambda record: f"status status-{record.status}"}}
+    )
     confidence = tables.Column(verbose_name="Conf.")
     tlp = TLPColumn(verbose_name="TLP")
     tags = TagsColumn(orderable=False)
@@ -113,7 +117,9 @@ class FeedRunTable(BaseTable):
     """A feed's run history."""
 
     started_at = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name="Started")
-    status = tables.Column(attrs={"td": {"class": lambda value: f"run-status run-{value}"}})
+    status = tables.Column(
+        attrs={"td": {"class": lambda record: f"run-status run-{record.status}"}}
+    )
     duration_ms = tables.Column(verbose_name="ms")
 
     class Meta(BaseTable.Meta):

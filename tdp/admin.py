@@ -1,8 +1,20 @@
 """Django admin registrations for the shared models (read-only audit trail)."""
 
+from typing import Any
+
 from django.contrib import admin
 
 from tdp.models import AuditEntry, UserProfile
+from tdp.roles import ADMIN, has_role
+
+
+def _admin_role_only(request: Any) -> bool:
+    """The Django admin is for the admin role (model permissions still apply inside it)."""
+    return request.user.is_active and request.user.is_staff and has_role(request.user, ADMIN)
+
+
+admin.site.has_permission = _admin_role_only
+admin.site.site_header = "TDP administration"
 
 
 @admin.register(AuditEntry)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from tdp.logging import request_id_var
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+RQ_DASHBOARD_PREFIX = "/jobs/"
 
 
 class RequestIdMiddleware:
@@ -42,7 +43,10 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        policy = settings.CONTENT_SECURITY_POLICY
+        if request.path.startswith(RQ_DASHBOARD_PREFIX):
+            policy = settings.CONTENT_SECURITY_POLICY_RQ_DASHBOARD
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"

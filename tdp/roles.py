@@ -74,6 +74,33 @@ def role_required(role: str) -> Callable:
     return decorator
 
 
+def assign_role(user: Any, role: str | None, *, cleared: bool = False, actor: Any = None) -> None:
+    """Give `user` exactly one role (or none) and set their TLP:RED clearance, audited.
+
+    Admins are also staff, which the Django admin and the RQ dashboard require.
+    """
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    from tdp import audit
+
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    with transaction.atomic():
+        before = {"role": role_name(user), "cleared": is_cleared(user), "is_staff": user.is_staff}
+        user.groups.remove(*Group.objects.filter(name__in=(*ROLES, CLEARED_GROUP)))
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        if cleared:
+            user.groups.add(Group.objects.get(name=CLEARED_GROUP))
+        user.is_staff = role == ADMIN
+        user.save(update_fields=["is_staff"])
+        for cache in ("_tdp_role_rank", "_perm_cache", "_group_perm_cache"):
+            user.__dict__.pop(cache, None)
+        after = {"role": role or "", "cleared": cleared, "is_staff": user.is_staff}
+        audit.record("user.role", user, actor=actor, changes=audit.diff(before, after))
+
+
 def roles_context(request: HttpRequest) -> dict[str, Any]:
     """Template context: which role-gated navigation entries the user may see."""
     user = getattr(request, "user", None)

@@ -131,6 +131,11 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+# The django-rq dashboard (/jobs/, admins only) ships inline <style> and <script> in its own
+# templates; it shows our own job data, not content from outside, so only it may run them.
+CONTENT_SECURITY_POLICY_RQ_DASHBOARD = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'unsafe-inline'"
+).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 # --- Outbound HTTP ----------------------------------------------------------------------------
 # Explicit opt-in for feed/webhook servers on private networks (tdp/http/policy.py enforces it).

@@ -21,9 +21,13 @@ PER_PAGE_CHOICES = (25, 50, 100, 250)
 
 
 def wants_partial(request: HttpRequest) -> bool:
-    """True for an htmx request that should get only the fragment (htmx and not boosted)."""
+    """True for an htmx request that should get only the fragment.
+
+    Boosted requests and history restores (the back button after a cache miss) replace the
+    whole page, so they get the full page.
+    """
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def per_page(request: HttpRequest) -> int:

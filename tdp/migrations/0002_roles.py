@@ -1,7 +1,8 @@
 """Create the role groups (analyst, lead, admin) and the `cleared` group for TLP:RED.
 
-Model permissions of the apps that exist so far are granted per role; later apps add theirs in
-their own data migrations. Permissions only exist after migrate, so they are created first.
+Roles are checked by the product's pages themselves (`tdp.roles`); the Django admin's model
+permissions for the admin role come in 0003. Permissions only exist after migrate, so the
+`cleared` permission is created first.
 """
 
 from django.contrib.auth.management import create_permissions

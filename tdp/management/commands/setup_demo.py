@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -16,7 +15,7 @@ from intel.imports import get_or_create_source
 from intel.ingest import IngestSpec, ingest
 from intel.models import FeedRun, Source
 from intel.parsers import ParsedRow
-from tdp.roles import ADMIN, ANALYST, CLEARED_GROUP, LEAD
+from tdp.roles import ADMIN, ANALYST, LEAD, assign_role
 
 DEMO_PASSWORD = "tdp-demo-password"  # noqa: S105  documented local demo login
 DEMO_USERS = (
@@ -59,17 +58,14 @@ class Command(BaseCommand):
 
     def create_users(self) -> None:
         user_model = get_user_model()
-        cleared = Group.objects.get(name=CLEARED_GROUP)
         for username, role, is_cleared in DEMO_USERS:
-            user, created = user_model.objects.get_or_create(username=username)
+            user, created = user_model.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@tdp.example"}
+            )
             if created:
                 user.set_password(DEMO_PASSWORD)
-            user.is_staff = role == ADMIN  # the django-rq dashboard and admin want staff
-            user.email = f"{username}@tdp.example"
-            user.save()
-            user.groups.add(Group.objects.get(name=role))
-            if is_cleared:
-                user.groups.add(cleared)
+                user.save(update_fields=["password"])
+            assign_role(user, role, cleared=is_cleared)
             self.stdout.write(f"user {username}: {role}{' (cleared)' if is_cleared else ''}")
 
     def load_intel(self) -> None:
