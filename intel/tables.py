@@ -28,9 +28,7 @@ class IndicatorTable(BaseTable):
 
     value = tables.Column(linkify=True, attrs={"td": {"class": "value"}})
     type = tables.Column()
-    status = tables.Column(
-        attrs={"td": {"class": lambda record: f"status status-{record.status}"}}
-    )
+    status = tables.Column(attrs={"td": {"class": lambda record: f"status status-{record.status}"}})
     confidence = tables.Column(verbose_name="Conf.")
     tlp = TLPColumn(verbose_name="TLP")
     tags = TagsColumn(orderable=False)

@@ -14,6 +14,7 @@ from tests.factories import make_indicator, make_source
 
 pytestmark = pytest.mark.django_db
 
+
 def rows(*values: str, type: str | None = None, **fields: object) -> list[ParsedRow]:
     return [
         ParsedRow(line=n, value=v, type=type, fields=dict(fields)) for n, v in enumerate(values, 1)
