@@ -22,7 +22,9 @@ def grant(apps, schema_editor):
     admin, _ = Group.objects.get_or_create(name="admin")
     admin.permissions.add(*Permission.objects.filter(content_type__app_label__in=FULL_APPS))
     admin.permissions.add(
-        *Permission.objects.filter(content_type__app_label__in=VIEW_APPS, codename__startswith="view_")
+        *Permission.objects.filter(
+            content_type__app_label__in=VIEW_APPS, codename__startswith="view_"
+        ).exclude(codename="view_tlp_red")  # clearance is granted per person, never by role
     )
 
 

@@ -66,3 +66,7 @@ def test_the_django_admin_refuses_staff_without_the_admin_role() -> None:
     response = client.get("/django-admin/")
     assert response.status_code == 302
     assert "/django-admin/login/" in response["Location"]
+
+
+def test_the_admin_role_alone_does_not_clear_for_tlp_red() -> None:
+    assert not is_cleared(make_user("plain-admin", role="admin"))
