@@ -5,7 +5,9 @@ kept in version control and one edited in the browser obey the same rules. Expor
 secrets; an import that omits the secret keeps the stored one.
 """
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +31,9 @@ TOP_KEYS = {
 }
 DEFAULT_KEYS = {"type", "confidence", "severity", "tlp", "tags", "ttl_days"}
 AUTH_KEYS = {"header", "token", "username", "password"}
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
+# Headers the HTTP client manages itself: a token sent in one of them would never arrive.
+_RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 AUDITED_FIELDS = (
     "name",
     "kind",
@@ -82,19 +87,23 @@ def clean_feed_config(data: Any) -> dict[str, Any]:
             http.check_url(url, resolve=False)
         except http.TransportError as exc:
             _fail(name, f"'url' is not allowed: {exc}")
+        if "@" in urlsplit(url).netloc:
+            # The URL is shown on pages and exported: credentials belong in 'auth', write-only.
+            _fail(name, "'url' must not contain a user name or password; use 'auth'")
     fmt = data.get("format", "auto")
     if fmt not in FORMATS:
         _fail(name, f"'format' must be one of {', '.join(FORMATS)}")
     parser = data.get("parser") or {}
     if not isinstance(parser, dict) or set(parser) - set(PARSER_KEYS):
         _fail(name, f"'parser' accepts only {', '.join(PARSER_KEYS)}")
+    parser = _clean_parser(name, parser)
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict) or set(defaults) - DEFAULT_KEYS:
         _fail(name, f"'defaults' accepts only {', '.join(sorted(DEFAULT_KEYS))}")
     if defaults.get("type") and defaults["type"] not in IndicatorType.values:
         _fail(name, f"unknown indicator type {defaults['type']!r}")
     confidence = defaults.get("confidence", 50)
-    if not isinstance(confidence, int) or not 0 <= confidence <= 100:
+    if not _is_whole(confidence) or not 0 <= confidence <= 100:
         _fail(name, "'defaults.confidence' must be a whole number from 0 to 100")
     tlp = str(defaults.get("tlp", TLP.AMBER)).upper().removeprefix("TLP:")
     if tlp not in TLP.values:
@@ -106,7 +115,7 @@ def clean_feed_config(data: Any) -> dict[str, Any]:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         _fail(name, "'defaults.tags' must be a list of strings")
     ttl = defaults.get("ttl_days")
-    if ttl is not None and (not isinstance(ttl, int) or ttl < 1):
+    if ttl is not None and (not _is_whole(ttl) or ttl < 1):
         _fail(name, "'defaults.ttl_days' must be a positive whole number")
     mode = data.get("mode", Feed.Mode.INCREMENTAL)
     if mode not in Feed.Mode.values:
@@ -121,6 +130,7 @@ def clean_feed_config(data: Any) -> dict[str, Any]:
     auth = data.get("auth") or {}
     if not isinstance(auth, dict) or set(auth) - AUTH_KEYS:
         _fail(name, f"'auth' accepts only {', '.join(sorted(AUTH_KEYS))}")
+    _check_auth(name, auth)
     values: dict[str, Any] = {
         "name": name[:200],
         "kind": kind,
@@ -151,10 +161,62 @@ def clean_feed_config(data: Any) -> dict[str, Any]:
     return values
 
 
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clean_parser(name: str, parser: dict[str, Any]) -> dict[str, Any]:
+    """Check the parser options' types (a wrong one would only fail later, at pull time)."""
+    cleaned: dict[str, Any] = {}
+    for key, value in parser.items():
+        if value is None:
+            continue
+        if key == "has_header":
+            if not isinstance(value, bool):
+                _fail(name, "'parser.has_header' must be true, false or null")
+        elif key in ("value_column", "type_column") and _is_whole(value) and value >= 0:
+            value = str(value)  # a 0-based column index
+        elif not isinstance(value, str):
+            _fail(name, f"'parser.{key}' must be a string")
+        elif key == "delimiter" and len(value) != 1:
+            _fail(name, "'parser.delimiter' must be a single character")
+        elif len(value) > 200:
+            _fail(name, f"'parser.{key}' is too long")
+        cleaned[key] = value
+    return cleaned
+
+
+def _check_auth(name: str, auth: dict[str, Any]) -> None:
+    """One kind of credentials, complete, with a header name that HTTP accepts."""
+    if not auth:
+        return
+    if not all(isinstance(value, str) for value in auth.values()):
+        _fail(name, "'auth' values must be strings")
+    if "header" in auth:
+        if set(auth) - {"header", "token"}:
+            _fail(name, "'auth' with a 'header' takes only a 'token'")
+        if not _HEADER_NAME.match(auth["header"]) or auth["header"].lower() in _RESERVED_HEADERS:
+            _fail(name, f"'auth.header' is not a valid request header name: {auth['header']!r}")
+    elif "username" in auth:
+        if set(auth) - {"username", "password"}:
+            _fail(name, "'auth' with a 'username' takes only a 'password'")
+    else:
+        _fail(name, "'auth' needs a 'header' or a 'username'")
+
+
 @transaction.atomic
-def apply_feed_config(values: dict[str, Any], *, actor: Any) -> tuple[Feed, bool]:
-    """Create the feed named in `values` or update it, with an audit entry; (feed, created)."""
-    feed = Feed.objects.select_for_update().filter(name=values["name"]).first()
+def apply_feed_config(
+    values: dict[str, Any], *, actor: Any, feed: Feed | None = None
+) -> tuple[Feed, bool]:
+    """Create the feed named in `values` or update it, with an audit entry; (feed, created).
+
+    Files and imports match feeds by name; the edit form passes the `feed` it edits, so a
+    rename is saved (and audited) with the rest of the change.
+    """
+    if feed is not None:
+        feed = Feed.objects.select_for_update().select_related("source").get(pk=feed.pk)
+    else:
+        feed = Feed.objects.select_for_update().filter(name=values["name"]).first()
     created = feed is None
     if created:
         source, _ = Source.objects.get_or_create(

@@ -21,6 +21,7 @@ from croniter import croniter
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rq.timeouts import JobTimeoutException
 
 from intel import taxii
 from intel.ingest import IngestResult, IngestSpec, ingest
@@ -42,12 +43,35 @@ PARSER_KEYS = (
     "json_list_path",
 )
 PREVIEW_ROWS = 20
+# "Test feed" reads at most this many records looking for rows to show, so a feed of junk (or a
+# huge one) answers in a moment instead of being read to the end.
+PREVIEW_SCAN_LIMIT = 10_000
+# Failures a second attempt cannot cure (tdp.http reports them by reason only): a malformed or
+# refused URL or redirect, a body over the size cap, a certificate that is not accepted, a bad
+# header. Anything else (connection trouble, timeouts, 5xx) is retried.
+_PERMANENT_MARKERS = (
+    "URL ",
+    "not a valid host name",
+    "redirect refused",
+    "too many redirects",
+    "response declares",
+    "response exceeds",
+    "TLS certificate",
+    "request header",
+)
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class FeedBusy(Exception):
     """Another pull of this feed is running."""
+
+
+def is_retryable(exc: http.TransportError) -> bool:
+    """Whether another attempt might succeed (network trouble, timeouts, 5xx)."""
+    if isinstance(exc, http.BlockedAddressError):
+        return False
+    return not any(marker in exc.reason for marker in _PERMANENT_MARKERS)
 
 
 def validate_schedule(text: str) -> str:
@@ -139,7 +163,7 @@ class Fetched:
 
 
 def _open_response(feed: Feed, headers: dict[str, str]) -> tuple[ExitStack, Any]:
-    """Send the GET, retrying connection failures and 5xx answers with backoff.
+    """Send the GET, retrying connection failures, timeouts and 5xx answers with backoff.
 
     Only the request is retried: once the body is being read, a failure ends the pull (the
     next scheduled pull starts over; ingestion is idempotent).
@@ -162,7 +186,7 @@ def _open_response(feed: Feed, headers: dict[str, str]) -> tuple[ExitStack, Any]
             return stack, response
         except http.TransportError as exc:
             stack.close()
-            if isinstance(exc, http.BlockedAddressError) or not delays:
+            if not delays or not is_retryable(exc):
                 raise
             delay = delays.pop(0)
             logger.warning("feed %s fetch failed (%s); retrying in %ss", feed.pk, exc, delay)
@@ -234,28 +258,45 @@ def pull(
     run = _start_run(feed, trigger, user)
     started = time.perf_counter()
     result: IngestResult | None = None
+    counted: Any = None  # what read the body (TaxiiPages or _CountingReader), for run.bytes
     try:
         if feed.kind == Feed.Kind.TAXII:
-            pages = taxii.TaxiiPages(feed, force=force)
-            result = ingest(pages.rows(), ingest_spec(feed))
-            run.bytes = pages.bytes
-            feed.taxii_added_after = pages.added_after or feed.taxii_added_after
+            # A snapshot is the whole collection every time (what is gone expires); only an
+            # incremental feed asks for the objects added since the last pull.
+            full = force or feed.mode == Feed.Mode.SNAPSHOT
+            counted = taxii.TaxiiPages(feed, force=full)
+            result = ingest(counted.rows(), ingest_spec(feed))
+            feed.taxii_added_after = counted.added_after or feed.taxii_added_after
         else:
             with fetch(feed, force=force) as fetched:
                 if fetched.stream is None:
                     run.status = FeedRun.Status.UNCHANGED
                 else:
+                    counted = fetched.stream
                     result = ingest(_rows(feed, fetched), ingest_spec(feed))
-                    run.bytes = fetched.stream.bytes
                     feed.etag, feed.last_modified = fetched.etag, fetched.last_modified
         if result is not None:
             run.status = FeedRun.Status.PARTIAL if result.rejected else FeedRun.Status.SUCCESS
         feed.last_success_at, feed.last_error = timezone.now(), ""
     except (http.TransportError, ParseError) as exc:
         run.status, run.error = FeedRun.Status.FAILED, str(exc)
+    except JobTimeoutException:
+        run.status = FeedRun.Status.FAILED
+        run.error = f"the pull took longer than the job timeout ({settings.TDP_FEED_JOB_TIMEOUT} s)"
     except Exception as exc:
         logger.exception("feed %s pull %s crashed", feed.pk, run.pk)
         run.status, run.error = FeedRun.Status.FAILED, f"internal error: {type(exc).__name__}"
+    except BaseException:
+        # The worker is being stopped: close the run so it does not hold the feed until the
+        # job timeout, then let the stop proceed.
+        FeedRun.objects.filter(pk=run.pk).update(
+            status=FeedRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error="the pull was interrupted",
+        )
+        raise
+    if counted is not None:
+        run.bytes = counted.bytes
     if result is not None:
         for name in FeedRun.COUNT_FIELDS:
             setattr(run, name, getattr(result, name))
@@ -311,7 +352,7 @@ def preview(feed: Feed, limit: int = PREVIEW_ROWS) -> Preview:
                 rows = taxii.TaxiiPages(feed, force=True, max_pages=1).rows()
             else:
                 rows = _rows(feed, stack.enter_context(fetch(feed, force=True)))
-            for row in rows:
+            for examined, row in enumerate(rows, 1):
                 if isinstance(row, Skipped):
                     out.skipped += 1
                 elif isinstance(row, Rejected):
@@ -324,10 +365,15 @@ def preview(feed: Feed, limit: int = PREVIEW_ROWS) -> Preview:
                         out.rejects.append(
                             {"line": row.line, "reason": exc.reason, "raw": row.value[:200]}
                         )
-                if len(out.rows) >= limit and (len(out.rejects) >= limit or row.line > 10 * limit):
+                if len(out.rows) >= limit and (len(out.rejects) >= limit or examined > 10 * limit):
+                    break
+                if examined >= PREVIEW_SCAN_LIMIT:
                     break
     except (http.TransportError, ParseError) as exc:
         out.error = str(exc)
+    except Exception as exc:
+        logger.exception("feed %s preview crashed", feed.pk)
+        out.error = f"internal error: {type(exc).__name__}"
     out.rows, out.rejects = out.rows[:limit], out.rejects[:limit]
     return out
 

@@ -1,9 +1,11 @@
 """RQ entry points for intel. Thin: look things up by id and call the domain function."""
 
 import logging
+from typing import Any
 
 import django_rq
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from intel.feeds import FeedBusy, due_feeds, pull
@@ -43,28 +45,40 @@ def enqueue_import(record: IntelImport) -> None:
 
 
 def pull_feed_job(
-    feed_id: int, force: bool = False, trigger: str = FeedRun.Trigger.SCHEDULE
+    feed_id: int,
+    force: bool = False,
+    trigger: str = FeedRun.Trigger.SCHEDULE,
+    user_id: int | None = None,
 ) -> dict | None:
     """Pull one feed (scheduled or "Pull now"); a pull already running makes this a no-op."""
     feed = Feed.objects.select_related("source").filter(pk=feed_id).first()
     if feed is None:
         logger.info("feed %s no longer exists", feed_id)
         return None
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     try:
-        return pull(feed, force=force, trigger=trigger).as_dict()
+        return pull(feed, force=force, trigger=trigger, user=user).as_dict()
     except FeedBusy as exc:
         logger.info("%s", exc)
         return None
 
 
-def enqueue_pull(feed: Feed, *, force: bool = False, trigger: str = FeedRun.Trigger.MANUAL) -> None:
-    """Queue a pull of `feed` after the current transaction commits."""
+def enqueue_pull(
+    feed: Feed,
+    *,
+    force: bool = False,
+    trigger: str = FeedRun.Trigger.MANUAL,
+    user: Any = None,
+) -> None:
+    """Queue a pull of `feed` after the current transaction commits (`user` is recorded)."""
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
     transaction.on_commit(
         lambda: django_rq.get_queue(FEED_QUEUE).enqueue(
             pull_feed_job,
             feed.pk,
             force,
             trigger,
+            user_id,
             job_timeout=settings.TDP_FEED_JOB_TIMEOUT,
             result_ttl=86400,
         )

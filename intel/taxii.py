@@ -8,6 +8,7 @@ and hands each page to the STIX parser, so a TAXII feed yields the same rows as 
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -47,15 +48,30 @@ class TaxiiPages:
         return f"{base}/?{urlencode(params)}"
 
     def _get(self, url: str) -> tuple[dict, dict[str, str]]:
-        from intel.feeds import auth_headers
+        """GET one page, retrying network errors, timeouts and 5xx like any feed fetch."""
+        from intel.feeds import auth_headers, is_retryable
 
-        response = http.request(
-            "GET",
-            url,
-            headers={"Accept": MEDIA_TYPE, **auth_headers(self.feed)},
-            timeout=settings.TDP_FEED_TIMEOUT,
-            max_bytes=settings.TDP_FEED_MAX_BYTES,
-        )
+        delays = list(settings.TDP_FEED_RETRY_DELAYS)
+        while True:
+            try:
+                response = http.request(
+                    "GET",
+                    url,
+                    headers={"Accept": MEDIA_TYPE, **auth_headers(self.feed)},
+                    timeout=settings.TDP_FEED_TIMEOUT,
+                    max_bytes=settings.TDP_FEED_MAX_BYTES,
+                )
+                if response.status >= 500:
+                    raise http.TransportError(f"the TAXII server answered HTTP {response.status}")
+                break
+            except http.TransportError as exc:
+                if not delays or not is_retryable(exc):
+                    raise
+                delay = delays.pop(0)
+                logger.warning(
+                    "taxii feed %s page failed (%s); retrying in %ss", self.feed.pk, exc, delay
+                )
+                time.sleep(delay)
         if response.status == 204:
             return {}, response.headers
         if response.status >= 400:
@@ -70,23 +86,42 @@ class TaxiiPages:
         return envelope, response.headers
 
     def rows(self) -> Iterator[ParsedRow | Rejected | Skipped]:
-        """Yield rows from every page; `added_after` moves to the newest object seen."""
+        """Yield rows from every page; `added_after` moves to the newest object seen.
+
+        Pages follow the `next` cursor while the envelope says `more`. A server that says
+        `more` without a cursor is paged by moving `added_after` to its X-TAXII-Date-Added-Last
+        (TAXII 2.1 §3.4.2). A cursor or date that does not move is an error, not a loop.
+        """
         cursor = ""
         newest = self.added_after
         offset = 0
+        seen_cursors: set[str] = set()
         while self.pages < self.max_pages:
             envelope, headers = self._get(self.objects_url(cursor))
             self.pages += 1
             objects = envelope.get("objects") or []
+            if not isinstance(objects, list):
+                raise ParseError("the TAXII envelope's 'objects' is not a list")
             if objects:
                 page = json.dumps({"type": "bundle", "objects": objects}).encode()
                 for row in parse(io.BytesIO(page), ParserOptions(format="stix")):
                     row.line += offset  # number objects across pages
                     yield row
                 offset += len(objects)
+            previous = newest
             newest = headers.get("x-taxii-date-added-last", newest) or newest
-            cursor = str(envelope.get("next") or "")
-            if not envelope.get("more") or not cursor:
+            if not envelope.get("more"):
                 break
+            cursor = str(envelope.get("next") or "")
+            if cursor:
+                if cursor in seen_cursors:
+                    raise ParseError("the TAXII server repeated its paging cursor")
+                seen_cursors.add(cursor)
+            elif newest and newest != previous:
+                self.added_after = newest
+            else:
+                raise ParseError(
+                    "the TAXII server said there is more but gave no cursor and no new date"
+                )
         self.added_after = newest
         logger.info("taxii feed %s: %s pages, %s objects", self.feed.pk, self.pages, offset)

@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from intel import feed_views
-from intel.views import allowlist, indicators, intake
+from intel.views import allowlist, feeds, indicators, intake
 
 app_name = "intel"
 
@@ -22,11 +21,11 @@ urlpatterns = [
     path("imports/<int:pk>/retry", intake.import_retry, name="import_retry"),
     path("allowlist/", allowlist.allowlist, name="allowlist"),
     path("allowlist/<int:pk>/remove", allowlist.allowlist_remove, name="allowlist_remove"),
-    path("feeds/", feed_views.feed_list, name="feed_list"),
-    path("feeds/new/", feed_views.feed_create, name="feed_create"),
-    path("feeds/<int:pk>/", feed_views.feed_detail, name="feed_detail"),
-    path("feeds/<int:pk>/edit/", feed_views.feed_edit, name="feed_edit"),
-    path("feeds/<int:pk>/delete", feed_views.feed_delete, name="feed_delete"),
-    path("feeds/<int:pk>/pull", feed_views.feed_pull, name="feed_pull"),
-    path("feeds/<int:pk>/test", feed_views.feed_test, name="feed_test"),
+    path("feeds/", feeds.feed_list, name="feed_list"),
+    path("feeds/new/", feeds.feed_create, name="feed_create"),
+    path("feeds/<int:pk>/", feeds.feed_detail, name="feed_detail"),
+    path("feeds/<int:pk>/edit/", feeds.feed_edit, name="feed_edit"),
+    path("feeds/<int:pk>/delete", feeds.feed_delete, name="feed_delete"),
+    path("feeds/<int:pk>/pull", feeds.feed_pull, name="feed_pull"),
+    path("feeds/<int:pk>/test", feeds.feed_test, name="feed_test"),
 ]

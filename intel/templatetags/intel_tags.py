@@ -18,7 +18,7 @@ HEIGHT = 20
 def run_sparkline(runs: Sequence) -> SafeString:
     """One bar per run, oldest first: height by rows received (log scale), colour by status."""
     if not runs:
-        return format_html('<span class="muted">no runs yet</span>')
+        return format_html('<span class="muted">{}</span>', "no runs yet")
     biggest = max((run.received for run in runs), default=0) or 1
     bars = []
     for index, run in enumerate(runs):

@@ -1,6 +1,7 @@
 """`manage.py import_feeds FILE.json`: create or update feeds (by name) from a JSON file."""
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
     """
 
     help = __doc__
+    stealth_options = ("stdin",)  # call_command(..., stdin=StringIO(...)) for "-"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="JSON file, or - for standard input")
@@ -24,7 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["path"]
         try:
-            text = self.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+            if path == "-":
+                text = (options.get("stdin") or sys.stdin).read()
+            else:
+                text = Path(path).read_text(encoding="utf-8")
             data = json.loads(text)
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from exc

@@ -66,27 +66,29 @@ def feed_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _save_feed(request: HttpRequest, form: FeedForm, feed: Feed | None) -> Feed | None:
-    """Validate the form through the same rules as import_feeds, then save; None on errors."""
+    """Validate the form through the same rules as import_feeds, then save; None on errors.
+
+    Nothing is written until everything is valid. A secret left empty keeps the stored one.
+    """
     if not form.is_valid():
         return None
-    config = form.config()
-    if feed is not None and config["name"] != feed.name:
-        if Feed.objects.filter(name=config["name"]).exclude(pk=feed.pk).exists():
-            form.add_error("name", "Another feed has this name.")
-            return None
-        feed.name = config["name"]
-        feed.save(update_fields=["name"])
-    elif feed is None and Feed.objects.filter(name=config["name"]).exists():
-        form.add_error("name", "A feed with this name exists already.")
-        return None
     try:
-        values = clean_feed_config(config)
+        values = clean_feed_config(form.config())
     except FeedConfigError as exc:
         form.add_error(None, str(exc))
         return None
-    if feed is not None and feed.auth_secret and "auth_secret" not in values:
-        values["auth_secret"] = feed.auth_secret  # left empty on the form: keep it
-    saved, _ = apply_feed_config(values, actor=request.user)
+    clash = Feed.objects.filter(name=values["name"])
+    if feed is not None:
+        clash = clash.exclude(pk=feed.pk)
+    if clash.exists():
+        form.add_error(
+            "name",
+            "A feed with this name exists already."
+            if feed is None
+            else "Another feed has this name.",
+        )
+        return None
+    saved, _ = apply_feed_config(values, actor=request.user, feed=feed)
     upload = form.cleaned_data.get("file")
     if upload:
         saved.file.save(upload.name, upload)
@@ -137,7 +139,7 @@ def feed_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def feed_pull(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a pull now ("force" ignores the ETag)."""
     feed = get_object_or_404(Feed, pk=pk)
-    enqueue_pull(feed, force=bool(request.POST.get("force")))
+    enqueue_pull(feed, force=bool(request.POST.get("force")), user=request.user)
     messages.info(request, f"A pull of {feed.name} is queued; its run appears below.")
     return redirect(feed)
 
