@@ -23,12 +23,14 @@ class IndicatorFilter(django_filters.FilterSet):
         label="Value contains",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "evil.example, 1.2.3.4 …"}),
     )
-    type = django_filters.MultipleChoiceFilter(choices=IndicatorType.choices)
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    # distinct=False: these filter the indicator's own columns, so no row can repeat, and
+    # DISTINCT would force a sort of every matching row before the page is cut.
+    type = django_filters.MultipleChoiceFilter(choices=IndicatorType.choices, distinct=False)
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
     source = django_filters.ModelChoiceFilter(
         queryset=Source.objects.order_by("name"), method="filter_source", label="Source"
     )
-    tlp = django_filters.MultipleChoiceFilter(choices=TLP.choices, label="TLP")
+    tlp = django_filters.MultipleChoiceFilter(choices=TLP.choices, label="TLP", distinct=False)
     tag = django_filters.CharFilter(method="filter_tag", label="Tag")
     confidence_min = django_filters.NumberFilter(
         field_name="confidence", lookup_expr="gte", label="Confidence ≥"

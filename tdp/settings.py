@@ -88,6 +88,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# JIT compilation costs tens of milliseconds per query and pays off only for long analytics
+# queries; list pages and ingestion are better off without it.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # --- Background jobs (RQ) ---------------------------------------------------------------------

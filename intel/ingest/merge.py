@@ -23,7 +23,9 @@ CREATE TEMP TABLE IF NOT EXISTS intel_touched (line integer, id bigint) ON COMMI
 CREATE TEMP TABLE IF NOT EXISTS intel_merged (
     id bigint, created boolean, changed boolean, new_source boolean
 ) ON COMMIT DROP;
-TRUNCATE intel_stage_unique, intel_touched, intel_merged
+TRUNCATE intel_stage_unique, intel_touched, intel_merged;
+-- Room to sort a chunk and to merge the trigram index's pending list in memory.
+SET LOCAL work_mem = '256MB'
 """
 _COPY_STAGE = (
     "COPY intel_stage_unique (type, value, line, reference, confidence, tags, allowlisted,"
@@ -48,6 +50,7 @@ WITH upserted AS (
            s.confidence, %(severity)s, %(tlp)s, s.tags, s.description,
            %(now)s, %(now)s, (%(expiry)s::jsonb ->> s.type)::timestamptz, %(now)s, %(now)s
     FROM intel_stage_unique s
+    ORDER BY s.type, s.value  -- index order: B-tree inserts touch neighbouring pages
     ON CONFLICT (type, value) DO UPDATE SET
         last_seen_at = EXCLUDED.last_seen_at,
         expires_at = GREATEST(i.expires_at, EXCLUDED.expires_at),
