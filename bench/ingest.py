@@ -152,14 +152,19 @@ user = get_user_model().objects.filter(username="bench-analyst").first() or make
 )
 client = Client()
 client.force_login(user)
+from intel.models import Indicator
+ids = Indicator.objects.order_by("-id").values_list("id", flat=True)
+deep_id, deepest_id = ids[100_000], ids[800_000]
 cases = {
     "specific substring + type + sort": "/intel/indicators/?q=robux123&type=url&sort=-confidence",
     "common substring (5% of rows) + type + sort": "/intel/indicators/?q=login&type=url&sort=-confidence",
     "substring + status + tag + sort": "/intel/indicators/?q=wallet&status=active&tag=promo&sort=value",
     "filter + sort, no search": "/intel/indicators/?type=url&status=active&sort=-last_seen_at",
     "default list": "/intel/indicators/",
-    "deep page 200 (offset 10k)": "/intel/indicators/?type=url&page=200",
-    "deep page 2000 (offset 100k)": "/intel/indicators/?type=url&page=2000",
+    "offset page 200 (10k rows deep)": "/intel/indicators/?type=url&sort=-confidence&page=200",
+    "offset page 2000 (100k rows deep)": "/intel/indicators/?type=url&sort=-confidence&page=2000",
+    "keyset page 100k rows deep": "/intel/indicators/?type=url&after=" + str(deep_id),
+    "keyset page 800k rows deep": "/intel/indicators/?type=url&after=" + str(deepest_id),
     "htmx partial, substring": "/intel/indicators/?q=robux",
 }
 out = {}

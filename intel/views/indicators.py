@@ -34,6 +34,9 @@ def _filtered(filterset: IndicatorFilter) -> QuerySet:
     return filterset.qs if filterset.is_valid() else filterset.queryset.none()
 
 
+KEYSET_ORDERINGS = ("-first_seen_at", "first_seen_at")
+
+
 @require_GET
 @role_required(ANALYST)
 def indicator_list(request: HttpRequest) -> HttpResponse:
@@ -47,10 +50,15 @@ def indicator_list(request: HttpRequest) -> HttpResponse:
     queryset = _visible_indicators(request).annotate(source_count=Subquery(source_count))
     filterset = IndicatorFilter(request.GET, queryset=queryset)
     # Newest first by default: first_seen_at never changes after insert, so it sorts by the id
-    # index.
-    table = IndicatorTable(
-        _filtered(filterset), order_by=request.GET.get("sort") or "-first_seen_at"
-    )
+    # index, and its pages are keyed by id ("after"), which stays fast however deep one goes.
+    ordering = request.GET.get("sort") or "-first_seen_at"
+    rows = _filtered(filterset)
+    keyset = ordering in KEYSET_ORDERINGS
+    after = request.GET.get("after", "")
+    if keyset and after.isdigit():
+        rows = rows.filter(id__lt=int(after)) if ordering[0] == "-" else rows.filter(id__gt=after)
+    table = IndicatorTable(rows, order_by=ordering)
+    table.keyset = keyset
     return render_list(
         request,
         table=table,

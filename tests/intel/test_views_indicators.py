@@ -508,3 +508,22 @@ def test_saving_the_rendered_edit_form_keeps_the_expiry(analyst_client: Client) 
     indicator.refresh_from_db()
     assert indicator.confidence == 60
     assert abs(indicator.expires_at - expires) < timedelta(seconds=1)
+
+
+def test_keyset_pages_walk_every_indicator_once(analyst_client: Client) -> None:
+    import re
+
+    from intel.models import Indicator
+
+    for i in range(120):
+        Indicator.objects.create(type="domain", value=f"page{i}.evil.example")
+    seen: list[str] = []
+    url = "/intel/indicators/"
+    while url:
+        html = analyst_client.get(url).content.decode()
+        seen += re.findall(r">(page\d+\.evil\.example)<", html)
+        next_link = re.search(r'href="(\?[^"]*after=\d+[^"]*)" hx-get="[^"]*" rel="next"', html)
+        url = "/intel/indicators/" + next_link.group(1).replace("&amp;", "&") if next_link else ""
+    assert len(seen) == 120
+    assert len(set(seen)) == 120
+    assert seen[0] == "page119.evil.example"  # newest first
