@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "tdp.apps.TdpConfig",
     "intel",
+    "detection",
 ]
 
 MIDDLEWARE = [

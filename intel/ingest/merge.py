@@ -1,7 +1,8 @@
 """The merge: set-based SQL that moves a staged chunk into indicators and provenance.
 
-`Merger` owns the temporary staging tables of one ingestion and runs, per chunk, COPY → dedupe
-→ upsert indicators → upsert provenance, on a background thread after the first chunk.
+`Merger` owns the temporary staging tables of one ingestion and runs, per chunk, COPY → look up
+the known values → insert the new ones → update the known ones that changed → upsert
+provenance, on a background thread after the first chunk.
 """
 
 import queue
@@ -17,13 +18,19 @@ _TLP_RANK_SQL = "array_position(ARRAY['CLEAR','GREEN','AMBER','AMBER+STRICT','RE
 _CREATE_TABLES = """
 CREATE TEMP TABLE IF NOT EXISTS intel_stage_unique (
     type text, value text, line integer, reference text, confidence smallint,
-    tags text[], allowlisted boolean, description text
+    tags varchar(64)[], allowlisted boolean, description text
+) ON COMMIT DROP;
+CREATE TEMP TABLE IF NOT EXISTS intel_chunk (
+    type text, value text, line integer, reference text, confidence smallint,
+    tags varchar(64)[], allowlisted boolean, description text,
+    id bigint, old_confidence smallint, old_tlp text, old_tags varchar(64)[], old_status text,
+    old_last_seen timestamptz, created boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS intel_touched (line integer, id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS intel_merged (
     id bigint, created boolean, changed boolean, new_source boolean
 ) ON COMMIT DROP;
-TRUNCATE intel_stage_unique, intel_touched, intel_merged;
+TRUNCATE intel_stage_unique, intel_chunk, intel_touched, intel_merged;
 -- Room to sort a chunk and to merge the trigram index's pending list in memory.
 SET LOCAL work_mem = '256MB'
 """
@@ -32,51 +39,93 @@ _COPY_STAGE = (
     " description)"
     " FROM STDIN"
 )
-_CLEAR_STAGE = "TRUNCATE intel_stage_unique"
-_TLP_RAISED = f"{_TLP_RANK_SQL.format('EXCLUDED.tlp')} > {_TLP_RANK_SQL.format('i.tlp')}"
-_STATUS_CHANGES = """(i.status <> 'revoked' AND i.status <> EXCLUDED.status
-                AND NOT (i.status = 'active' AND EXCLUDED.status = 'active'))"""
-_MATERIAL_CHANGE = f"""(EXCLUDED.confidence > i.confidence OR {_TLP_RAISED}
-        OR NOT (EXCLUDED.tags <@ i.tags) OR {_STATUS_CHANGES})"""
-# A re-report inside the "seen" resolution with nothing new is a no-op: the row is not rewritten,
-# so re-pulling an unchanged feed costs index look-ups, not a new version of every row.
-_UPSERT_INDICATORS = f"""
-WITH upserted AS (
+_CLEAR_STAGE = "TRUNCATE intel_stage_unique, intel_chunk"
+
+
+def _tlp_rank(expression: str) -> str:
+    return _TLP_RANK_SQL.format(expression)
+
+
+def _material_change(old: str, new_status: str) -> str:
+    """SQL: the staged row `c` brings something new compared with the columns named `old*`."""
+    return f"""(c.confidence > {old}confidence OR {_tlp_rank("%(tlp)s")} > {_tlp_rank(old + "tlp")}
+        OR NOT (c.tags <@ {old}tags)
+        OR ({old}status <> 'revoked' AND {old}status <> {new_status}
+            AND NOT ({old}status = 'active' AND {new_status} = 'active')))"""
+
+
+_STAGED_STATUS = "(CASE WHEN c.allowlisted THEN 'allowlisted' ELSE 'active' END)"
+# 1. One index probe per staged value finds its indicator and the columns a change depends on.
+_LOOK_UP = """
+INSERT INTO intel_chunk
+SELECT s.*, i.id, i.confidence, i.tlp, i.tags, i.status, i.last_seen_at, false
+FROM intel_stage_unique s LEFT JOIN intel_indicator i ON i.type = s.type AND i.value = s.value
+"""
+# 2. New values are inserted in index order (B-tree inserts touch neighbouring pages). A value
+# another transaction inserted meanwhile is skipped here and picked up by _LOOK_UP_RACED.
+_INSERT_NEW = f"""
+WITH inserted AS (
     INSERT INTO intel_indicator AS i (
         type, value, status, confidence, severity, tlp, tags, description,
         first_seen_at, last_seen_at, expires_at, created_at, updated_at)
-    SELECT s.type, s.value,
-           CASE WHEN s.allowlisted THEN 'allowlisted' ELSE 'active' END,
-           s.confidence, %(severity)s, %(tlp)s, s.tags, s.description,
-           %(now)s, %(now)s, (%(expiry)s::jsonb ->> s.type)::timestamptz, %(now)s, %(now)s
-    FROM intel_stage_unique s
-    ORDER BY s.type, s.value  -- index order: B-tree inserts touch neighbouring pages
-    ON CONFLICT (type, value) DO UPDATE SET
-        last_seen_at = EXCLUDED.last_seen_at,
-        expires_at = GREATEST(i.expires_at, EXCLUDED.expires_at),
-        confidence = GREATEST(i.confidence, EXCLUDED.confidence),
-        tlp = CASE WHEN {_TLP_RAISED} THEN EXCLUDED.tlp ELSE i.tlp END,
-        tags = CASE WHEN EXCLUDED.tags <@ i.tags THEN i.tags
-                    ELSE ARRAY(SELECT DISTINCT t FROM unnest(i.tags || EXCLUDED.tags) t ORDER BY t)
+    SELECT c.type, c.value, {_STAGED_STATUS},
+           c.confidence, %(severity)s, %(tlp)s, c.tags, c.description,
+           %(now)s, %(now)s, (%(expiry)s::jsonb ->> c.type)::timestamptz, %(now)s, %(now)s
+    FROM intel_chunk c
+    WHERE c.id IS NULL
+    ORDER BY c.type, c.value
+    ON CONFLICT (type, value) DO NOTHING
+    RETURNING i.id, i.type, i.value
+)
+UPDATE intel_chunk c SET id = n.id, created = true
+FROM inserted n WHERE c.type = n.type AND c.value = n.value
+"""  # noqa: S608  (only constant SQL fragments are interpolated)
+_LOOK_UP_RACED = """
+UPDATE intel_chunk c SET id = i.id, old_confidence = i.confidence, old_tlp = i.tlp,
+    old_tags = i.tags, old_status = i.status, old_last_seen = i.last_seen_at
+FROM intel_indicator i
+WHERE c.id IS NULL AND i.type = c.type AND i.value = c.value
+"""
+_RECORD_CREATED = (
+    "INSERT INTO intel_merged SELECT id, true, false, false FROM intel_chunk WHERE created"
+)
+# 3. Known values are rewritten only when they bring something new or their last-seen time is
+# older than the seen resolution: re-pulling an unchanged feed rewrites nothing. The SET clause
+# compares with the row as it is now (`i`), the filter with what step 1 read (`old_*`).
+_UPDATE_KNOWN = f"""
+WITH updated AS (
+    UPDATE intel_indicator i SET
+        last_seen_at = %(now)s,
+        expires_at = GREATEST(i.expires_at, (%(expiry)s::jsonb ->> c.type)::timestamptz),
+        confidence = GREATEST(i.confidence, c.confidence),
+        tlp = CASE WHEN {_tlp_rank("%(tlp)s")} > {_tlp_rank("i.tlp")} THEN %(tlp)s ELSE i.tlp END,
+        tags = CASE WHEN c.tags <@ i.tags THEN i.tags
+                    ELSE ARRAY(SELECT DISTINCT t FROM unnest(i.tags || c.tags) t ORDER BY t)
                END,
         status = CASE
             WHEN i.status = 'revoked' THEN i.status
-            WHEN EXCLUDED.status = 'allowlisted' THEN 'allowlisted'
+            WHEN c.allowlisted THEN 'allowlisted'
             WHEN i.status IN ('expired', 'allowlisted') THEN 'active'
             ELSE i.status END,
-        updated_at = CASE WHEN {_MATERIAL_CHANGE} THEN EXCLUDED.updated_at ELSE i.updated_at END
-    WHERE {_MATERIAL_CHANGE} OR i.last_seen_at < %(seen_before)s
-    RETURNING i.id, (xmax = 0) AS created, (i.updated_at = %(now)s) AS changed
+        updated_at = CASE WHEN {_material_change("i.", _STAGED_STATUS)}
+                          THEN %(now)s ELSE i.updated_at END
+    FROM intel_chunk c
+    WHERE i.id = c.id AND NOT c.created
+      AND ({_material_change("c.old_", _STAGED_STATUS)} OR c.old_last_seen < %(seen_before)s)
+    RETURNING i.id, (i.updated_at = %(now)s) AS changed
 )
-INSERT INTO intel_merged SELECT id, created, changed, false FROM upserted
+INSERT INTO intel_merged SELECT id, false, changed, false FROM updated
 """  # noqa: S608  (only constant SQL fragments are interpolated)
+# 4. Provenance, in id order (its primary key starts with the indicator id).
 _UPSERT_PROVENANCE = """
 WITH reported AS (
     INSERT INTO intel_indicatorsource AS p (
         indicator_id, source_id, first_seen_at, last_seen_at, confidence, reference)
-    SELECT i.id, %(source_id)s, %(now)s, %(now)s, s.confidence,
-           COALESCE(s.reference, 'line ' || s.line)
-    FROM intel_stage_unique s JOIN intel_indicator i ON i.type = s.type AND i.value = s.value
+    SELECT c.id, %(source_id)s, %(now)s, %(now)s, c.confidence,
+           COALESCE(c.reference, 'line ' || c.line)
+    FROM intel_chunk c
+    WHERE c.id IS NOT NULL
+    ORDER BY c.id
     ON CONFLICT (indicator_id, source_id) DO UPDATE SET
         last_seen_at = EXCLUDED.last_seen_at,
         confidence = EXCLUDED.confidence,
@@ -95,10 +144,7 @@ MERGED_SUMMARY = f"""
 SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE updated)
 FROM ({MERGED_ROWS}) AS merged (id, created, updated)
 """  # noqa: S608  (constant SQL)
-_RECORD_TOUCHED = (
-    "INSERT INTO intel_touched SELECT s.line, i.id FROM intel_stage_unique s"
-    " JOIN intel_indicator i ON i.type = s.type AND i.value = s.value"
-)
+_RECORD_TOUCHED = "INSERT INTO intel_touched SELECT line, id FROM intel_chunk"
 TOUCHED_IDS = "SELECT id FROM intel_touched ORDER BY line"
 EXPIRE_MISSING = """
 UPDATE intel_indicator i SET status = 'expired', updated_at = %(now)s
@@ -123,7 +169,13 @@ class Merger:
         self.raw = raw_connection
         self.params = params
         self.collect_ids = collect_ids
-        self.timings: dict[str, float] = {"copy": 0.0, "upsert": 0.0, "sources": 0.0}
+        self.timings: dict[str, float] = {
+            "copy": 0.0,
+            "lookup": 0.0,
+            "insert": 0.0,
+            "update": 0.0,
+            "sources": 0.0,
+        }
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -132,14 +184,20 @@ class Merger:
             cursor.execute(_CREATE_TABLES)
 
     def merge(self, data: str) -> None:
-        """Stage one chunk with COPY and merge it."""
+        """Stage one chunk with COPY and merge it: look up, insert new, update known, sources."""
         marks = [time.perf_counter()]
         with self.raw.cursor() as cursor:
             cursor.execute(_CLEAR_STAGE)
             with cursor.copy(_COPY_STAGE) as copy:
                 copy.write(data)
             marks.append(time.perf_counter())
-            cursor.execute(_UPSERT_INDICATORS, self.params)
+            cursor.execute(_LOOK_UP)
+            marks.append(time.perf_counter())
+            cursor.execute(_INSERT_NEW, self.params)
+            cursor.execute(_LOOK_UP_RACED)
+            cursor.execute(_RECORD_CREATED)
+            marks.append(time.perf_counter())
+            cursor.execute(_UPDATE_KNOWN, self.params)
             marks.append(time.perf_counter())
             cursor.execute(_UPSERT_PROVENANCE, self.params)
             if self.collect_ids:

@@ -1,0 +1,1 @@
+"""Detection: match content events against live intel and rules, producing deduplicated hits."""
