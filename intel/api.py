@@ -19,6 +19,7 @@ from intel.filters import IndicatorFilter
 from intel.imports import get_or_create_source
 from intel.ingest import IngestSpec, ingest, manual_source
 from intel.models import TLP, Indicator, IndicatorSource, IndicatorType, Severity, Source
+from intel.normalize import MAX_LENGTH
 from intel.parsers import ParsedRow
 
 
@@ -71,7 +72,7 @@ class IndicatorDetailSerializer(IndicatorSerializer):
 class IndicatorInputSerializer(serializers.Serializer):
     """One indicator to add; `type` is detected when omitted."""
 
-    value = serializers.CharField(max_length=8192)
+    value = serializers.CharField(max_length=MAX_LENGTH)
     type = serializers.ChoiceField(choices=IndicatorType.choices, required=False)
     source = serializers.CharField(max_length=200, required=False)
     confidence = serializers.IntegerField(min_value=0, max_value=100, required=False)

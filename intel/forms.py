@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from intel.models import TLP, AllowlistEntry, Feed, IndicatorType, Severity
-from intel.normalize import NormalizationError, normalize
+from intel.normalize import MAX_LENGTH, NormalizationError, normalize
 
 FORMAT_CHOICES = [
     ("auto", "Detect automatically"),
@@ -50,7 +50,9 @@ class IntelDefaultsForm(forms.Form):
 class IndicatorForm(IntelDefaultsForm):
     """Add one indicator; its type is detected when not chosen."""
 
-    value = forms.CharField(max_length=8192, widget=forms.TextInput(attrs={"autofocus": True}))
+    value = forms.CharField(
+        max_length=MAX_LENGTH, widget=forms.TextInput(attrs={"autofocus": True})
+    )
     type = forms.ChoiceField(
         choices=[("", "Detect automatically"), *IndicatorType.choices], required=False
     )

@@ -18,7 +18,7 @@ Canonical forms (one rule each; every rule has a test in tests/intel/test_normal
 ---------------------------------------------------------------------------------------
 Every value (except ``keyword``, which is taken literally) is refanged, then trimmed of
 whitespace, quotes and angle brackets. Empty values, control characters and values longer than
-8192 characters are rejected (:mod:`~intel.normalize.refang`). Each type's rule is documented
+2048 characters are rejected (:mod:`~intel.normalize.refang`). Each type's rule is documented
 in the module that applies it:
 
 ``url``                                               :mod:`intel.normalize.urls`

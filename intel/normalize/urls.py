@@ -141,8 +141,8 @@ def _norm_url(v: str) -> str:
         out = f"{scheme}://{userinfo}@{host}{port_text}{rest}"
     else:
         out = f"{scheme}://{host}{port_text}{rest}"
-    if len(out) > MAX_LENGTH:
-        raise NormalizationError(f"URL longer than {MAX_LENGTH} characters")
+    if len(out) > MAX_LENGTH or len(out.encode("utf-8")) > MAX_LENGTH:
+        raise NormalizationError(f"URL longer than {MAX_LENGTH} bytes")
     return out
 
 

@@ -241,3 +241,18 @@ def test_a_source_ttl_sets_the_expiry() -> None:
     ingest(rows("evil.example"), spec(source))
     expires = Indicator.objects.get().expires_at
     assert timezone.now() + timedelta(days=1) < expires < timezone.now() + timedelta(days=3)
+
+
+def test_the_longest_accepted_url_lands_and_a_longer_one_is_only_rejected() -> None:
+    source = make_source("long urls")
+    longest = "https://evil.example/" + "a" * (2048 - len("https://evil.example/"))
+    result = ingest(
+        [
+            ParsedRow(line=1, value=longest, type="url"),
+            ParsedRow(line=2, value=longest + "b", type="url"),
+            ParsedRow(line=3, value="https://fine.example/", type="url"),
+        ],
+        IngestSpec(source=source),
+    )
+    assert (result.created, result.rejected) == (2, 1)
+    assert result.errors == [{"line": 2, "reason": "value longer than 2048 characters"}]

@@ -144,8 +144,8 @@ def test_rejects_control_characters():
     assert reason_for("evil\x00.example").startswith("value contains a control character")
 
 
-def test_rejects_values_longer_than_8192_characters():
-    assert reason_for("http://evil.example/" + "a" * 8200) == "value longer than 8192 characters"
+def test_rejects_values_longer_than_2048_characters():
+    assert reason_for("http://evil.example/" + "a" * 2100) == "value longer than 2048 characters"
 
 
 def test_rejects_non_string_values():
@@ -290,8 +290,9 @@ def test_url_rejects_garbage(value, reason):
         assert got == reason
 
 
-def test_url_rejects_a_canonical_form_longer_than_8192_characters():
-    assert reason_for("e.example/" + "a" * 8180, "url") == "URL longer than 8192 characters"
+def test_url_rejects_a_canonical_form_longer_than_2048_bytes():
+    assert reason_for("e.example/" + "a" * 2035, "url") == "URL longer than 2048 bytes"
+    assert reason_for("https://e.example/" + "ü" * 1100, "url") == "URL longer than 2048 bytes"
 
 
 # --------------------------------------------------------------------------- domain
