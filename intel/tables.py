@@ -107,6 +107,9 @@ class FeedTable(BaseTable):
         sequence = fields
         empty_text = "No feeds are configured yet."
 
+    def render_mode(self, record: Feed) -> str:
+        return record.mode  # "snapshot" / "incremental": the long labels are on the feed page
+
     def render_last_error(self, value: str) -> str:
         return value[:120] + ("…" if len(value) > 120 else "")
 
