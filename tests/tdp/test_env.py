@@ -56,3 +56,29 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off() -> No
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_check_deploy_with_production_settings_reports_only_the_justified_warning() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "a-long-random-production-secret-key-" + "x" * 40,
+        "ALLOWED_HOSTS": "tdp.example.com",
+        "TDP_SITE_URL": "https://tdp.example.com",
+        "DJANGO_SETTINGS_MODULE": "tdp.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert "security.W021" in output  # HSTS preload: off on purpose, see README
+    warnings = [line for line in output.splitlines() if line.startswith("?: (")]
+    assert [w.split(")")[0] for w in warnings] == ["?: (security.W021"]
