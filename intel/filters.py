@@ -26,11 +26,15 @@ class IndicatorFilter(django_filters.FilterSet):
     # distinct=False: these filter the indicator's own columns, so no row can repeat, and
     # DISTINCT would force a sort of every matching row before the page is cut.
     type = django_filters.MultipleChoiceFilter(choices=IndicatorType.choices, distinct=False)
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    status = django_filters.MultipleChoiceFilter(
+        choices=Status.choices, distinct=False, widget=forms.CheckboxSelectMultiple
+    )
     source = django_filters.ModelChoiceFilter(
         queryset=Source.objects.order_by("name"), method="filter_source", label="Source"
     )
-    tlp = django_filters.MultipleChoiceFilter(choices=TLP.choices, label="TLP", distinct=False)
+    tlp = django_filters.MultipleChoiceFilter(
+        choices=TLP.choices, label="TLP", distinct=False, widget=forms.CheckboxSelectMultiple
+    )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag")
     confidence_min = django_filters.NumberFilter(
         field_name="confidence", lookup_expr="gte", label="Confidence ≥"
