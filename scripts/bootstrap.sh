@@ -45,6 +45,8 @@ if ! port_open "$PG_HOST" "$PG_PORT"; then
   echo "==> starting PostgreSQL"
   for version in $(ls /etc/postgresql); do
     $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || $SUDO pg_ctlcluster "$version" main start || true
+    # A cluster the package already started must re-read pg_hba.conf.
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main reload 2>/dev/null || true
   done
   for _ in $(seq 1 30); do port_open "$PG_HOST" "$PG_PORT" && break; sleep 1; done
   port_open "$PG_HOST" "$PG_PORT" || { echo "PostgreSQL does not answer at $PG_HOST:$PG_PORT" >&2; exit 1; }
