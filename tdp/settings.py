@@ -228,3 +228,9 @@ TDP_FEED_JOB_TIMEOUT = env_int("TDP_FEED_JOB_TIMEOUT", 3600)  # a pull running l
 TDP_FEED_RETRY_DELAYS = [
     int(x) for x in env_list("TDP_FEED_RETRY_DELAYS", ["5", "30"]) if x.strip().isdigit()
 ]
+
+# --- Detection --------------------------------------------------------------------------------
+# Content events are kept this many days (one partition per day) for evidence and back-testing.
+TDP_EVENT_RETENTION_DAYS = env_int("TDP_EVENT_RETENTION_DAYS", 14)
+# How often a process checks whether active intel changed and its matcher must be rebuilt.
+TDP_MATCHER_REFRESH_SECONDS = env_int("TDP_MATCHER_REFRESH_SECONDS", 30)

@@ -66,3 +66,30 @@ def make_feed_run(feed: Any, **fields: Any) -> Any:
     if fields["status"] != FeedRun.Status.RUNNING:
         fields.setdefault("finished_at", timezone.now())
     return FeedRun.objects.create(feed=feed, **fields)
+
+
+def make_rule(name: str | None = None, *, sources: tuple = (), **fields: Any) -> Any:
+    """A detection rule (enabled, live, matching everything unless told otherwise)."""
+    from detection.models import Rule
+
+    rule = Rule.objects.create(name=name or f"rule {next(_counter)}", **fields)
+    rule.sources.set(sources)
+    return rule
+
+
+def make_content_event(
+    text: str = "", *, id: str | None = None, author: str = "a1", **fields: Any
+) -> dict[str, Any]:
+    """A content event as the platform sends it (a dict, as scan_content reads it)."""
+    return {
+        "id": id or f"ev{next(_counter)}",
+        "kind": "post",
+        "occurred_at": "2026-11-25T12:00:00+00:00",
+        "author": {"id": author, "handle": f"user_{author}"},
+        "text": text,
+        "urls": [],
+        "hashtags": [],
+        "media": [],
+        "metadata": {},
+        **fields,
+    }
