@@ -1,0 +1,3 @@
+"""Detection API URLs, mounted under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Detection page URLs (`detection:<model>_<action>`)."""
+
+app_name = "detection"
+
+urlpatterns: list = []
