@@ -14,9 +14,9 @@ from intel.feed_config import FeedConfigError, apply_feed_config, clean_feed_con
 from intel.feeds import preview
 from intel.forms import FeedForm
 from intel.jobs import enqueue_pull
-from intel.models import Feed, FeedRun
+from intel.models import TLP, Feed, FeedRun
 from intel.tables import FeedRunTable, FeedTable
-from tdp.roles import ADMIN, ANALYST, role_required
+from tdp.roles import ADMIN, ANALYST, is_cleared, role_required
 from tdp.tables import render_list, wants_partial
 
 SPARKLINE_RUNS = 20
@@ -150,5 +150,7 @@ def feed_test(request: HttpRequest, pk: int) -> HttpResponse:
     """Fetch and parse the feed now and show its first rows and rejects; nothing is saved."""
     feed = get_object_or_404(Feed, pk=pk)
     result = preview(feed)
+    # A TLP:RED feed's values are TLP:RED intel: only cleared users see them, others the counts.
+    show_values = feed.tlp != TLP.RED or is_cleared(request.user)
     template = "intel/_feed_test.html" if wants_partial(request) else "intel/feed_test.html"
-    return render(request, template, {"feed": feed, "preview": result})
+    return render(request, template, {"feed": feed, "preview": result, "show_values": show_values})

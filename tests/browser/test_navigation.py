@@ -17,9 +17,9 @@ pytestmark = [
 @pytest.mark.parametrize(
     ("role_fixture", "role", "links"),
     [
-        ("analyst", "analyst", ["Intel", "Feeds"]),
-        ("lead", "lead", ["Intel", "Feeds"]),
-        ("admin_user", "admin", ["Intel", "Feeds", "Audit", "Jobs", "Admin"]),
+        ("analyst", "analyst", ["Intel", "Feeds", "Rules"]),
+        ("lead", "lead", ["Intel", "Feeds", "Rules"]),
+        ("admin_user", "admin", ["Intel", "Feeds", "Rules", "Audit", "Jobs", "Admin"]),
     ],
 )
 def test_login_form_shows_the_navigation_of_the_role(

@@ -413,3 +413,18 @@ def test_a_manual_pull_records_who_asked_for_it(admin_user, feed: Feed) -> None:
 
     pull_feed_job(feed.pk, False, "manual", admin_user.pk)
     assert feed.runs.get().triggered_by == admin_user
+
+
+def test_the_test_of_a_red_feed_hides_its_values_from_admins_who_are_not_cleared(
+    served_feed: Feed,
+) -> None:
+    from tests.factories import make_user
+
+    served_feed.tlp = "RED"
+    served_feed.save()
+    for cleared, visible in ((False, False), (True, True)):
+        client = Client()
+        client.force_login(make_user(role="admin", cleared=cleared))
+        html = client.post(paths(served_feed)["test"]).content.decode()
+        assert ("row1.example" in html) is visible
+        assert ("only to users cleared" in html) is not visible
