@@ -5,14 +5,21 @@ Events live in a table partitioned by day (`received_day`, see migration 0001 an
 `detection.retention`): dropping a day's partition is how retention works, so the primary key
 and every unique constraint include the day. A `Rule` says which intel matches count, how
 severe they are and how they will be grouped into cases. A `Hit` is one (event, rule,
-indicator) match, stored at most once however often the event is scanned.
+indicator) match, stored at most once however often the event is scanned. A `ScanBatch` is one
+request to the intake API (`POST /api/v1/events`): its accepted events wait on it until an RQ
+worker scans them.
 """
 
+import uuid
+
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Now
+from django.urls import reverse
 
 from intel.models import Indicator, IndicatorType, Severity, Source
+from tdp.roles import LEAD, has_role
 
 EVENT_ID_SEQUENCE = "detection_contentevent_id_seq"
 
@@ -194,3 +201,72 @@ class Hit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} on {self.event_id}: {self.indicator}"
+
+
+class ScanBatchQuerySet(models.QuerySet):
+    """Batches filtered by who may see them."""
+
+    def visible_to(self, user: object) -> "ScanBatchQuerySet":
+        """Leads and admins see every batch; anyone else only the batches they submitted."""
+        if has_role(user, LEAD):
+            return self
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(submitted_by=user)
+
+
+class ScanBatch(models.Model):
+    """One intake API request: its accepted events, then the outcome of scanning them.
+
+    The events wait in `events` until the worker's scan stores them as `ContentEvent` rows;
+    the list is then emptied (the partitions keep them). `hits` counts the hits this batch
+    created, `matches` every rule match found (a rescan finds matches but no new hits).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    received_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scan_batches",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    events = models.PositiveIntegerField(default=0, help_text="Events accepted.")
+    rejected = models.PositiveIntegerField(default=0, help_text="Events rejected as invalid.")
+    matches = models.PositiveIntegerField(default=0)
+    hits = models.PositiveIntegerField(default=0, help_text="New hits stored by this batch.")
+    errors = models.JSONField(default=list, blank=True, help_text="The first rejections.")
+    pending_events = models.JSONField(
+        default=list, blank=True, help_text="Accepted events waiting to be scanned."
+    )
+    error = models.TextField(blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScanBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["status", "enqueued_at"], name="scanbatch_status_enqueued")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
+                name="scanbatch_status_valid",
+                violation_error_message="Unknown batch status.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("api_scan_batch_detail", kwargs={"pk": self.pk})

@@ -6,7 +6,7 @@ worker's own scheduler (`rqworker --with-scheduler`) instead.
 
 from rq import cron
 
-from detection.jobs import maintain_event_partitions_job
+from detection.jobs import maintain_event_partitions_job, requeue_stale_batches_job
 from intel.jobs import enqueue_due_feeds_job, expire_indicators_job
 
 cron.register(expire_indicators_job, queue_name="low", interval=300, job_timeout=600)
@@ -14,3 +14,5 @@ cron.register(expire_indicators_job, queue_name="low", interval=300, job_timeout
 cron.register(enqueue_due_feeds_job, queue_name="high", interval=60, job_timeout=60)
 # Content events: one partition per day, created ahead and dropped after the retention period.
 cron.register(maintain_event_partitions_job, queue_name="low", interval=3600, job_timeout=300)
+# Intake API batches that never reached Redis, or whose worker died, are queued again.
+cron.register(requeue_stale_batches_job, queue_name="default", interval=300, job_timeout=120)

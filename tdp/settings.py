@@ -186,6 +186,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["tdp.roles.IsAnalyst"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Several models have a `status`; each choice set gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "IndicatorStatusEnum": "intel.models.Status",
+        "ScanBatchStatusEnum": "detection.models.ScanBatch.Status",
+    },
 }
 
 # --- Logging: one JSON line per event on stdout, with the request id ----------------------------
