@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIND=${TDP_BIND:-127.0.0.1:8000}
+mkdir -p var
 PY=.venv/bin/python
 pids=()
 stop() {
@@ -20,6 +21,11 @@ $PY manage.py rqworker high default low --with-scheduler &
 pids+=($!)
 $PY manage.py rqcron tdp/cron.py &
 pids+=($!)
+# A synthetic content stream (a few events a second, some carrying demo intel) fills the hits.
+if [ "${TDP_DEMO_STREAM:-1}" = "1" ]; then
+  $PY manage.py demo_stream --rate "${TDP_DEMO_STREAM_RATE:-5}" > var/demo_stream.log 2>&1 &
+  pids+=($!)
+fi
 
 cat <<MSG
 
@@ -29,6 +35,8 @@ cat <<MSG
     analyst2  analyst, cleared for TLP:RED
     lead      lead, cleared
     admin     admin, cleared
+  A demo content stream submits a few events a second (log: var/demo_stream.log;
+  TDP_DEMO_STREAM=0 turns it off).
   Ctrl-C stops everything.
 
 MSG
