@@ -98,7 +98,7 @@ def ingest(
         staged = 0
         pending: str | None = None
         try:
-            for data, count in copy_chunks(rows, spec, result, matcher, CHUNK_ROWS):
+            for data, count in copy_chunks(rows, spec, result, matcher, CHUNK_ROWS, params["tlp"]):
                 staged += count
                 if pending is not None:
                     merger.submit(pending)

@@ -18,11 +18,11 @@ _TLP_RANK_SQL = "array_position(ARRAY['CLEAR','GREEN','AMBER','AMBER+STRICT','RE
 _CREATE_TABLES = """
 CREATE TEMP TABLE IF NOT EXISTS intel_stage_unique (
     type text, value text, line integer, reference text, confidence smallint,
-    tags varchar(64)[], allowlisted boolean, description text
+    tags varchar(64)[], allowlisted boolean, description text, tlp text
 ) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS intel_chunk (
     type text, value text, line integer, reference text, confidence smallint,
-    tags varchar(64)[], allowlisted boolean, description text,
+    tags varchar(64)[], allowlisted boolean, description text, tlp text,
     id bigint, old_confidence smallint, old_tlp text, old_tags varchar(64)[], old_status text,
     old_last_seen timestamptz, created boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP;
@@ -36,7 +36,7 @@ SET LOCAL work_mem = '256MB'
 """
 _COPY_STAGE = (
     "COPY intel_stage_unique (type, value, line, reference, confidence, tags, allowlisted,"
-    " description)"
+    " description, tlp)"
     " FROM STDIN"
 )
 _CLEAR_STAGE = "TRUNCATE intel_stage_unique, intel_chunk"
@@ -48,7 +48,7 @@ def _tlp_rank(expression: str) -> str:
 
 def _material_change(old: str, new_status: str) -> str:
     """SQL: the staged row `c` brings something new compared with the columns named `old*`."""
-    return f"""(c.confidence > {old}confidence OR {_tlp_rank("%(tlp)s")} > {_tlp_rank(old + "tlp")}
+    return f"""(c.confidence > {old}confidence OR {_tlp_rank("c.tlp")} > {_tlp_rank(old + "tlp")}
         OR NOT (c.tags <@ {old}tags)
         OR ({old}status <> 'revoked' AND {old}status <> {new_status}
             AND NOT ({old}status = 'active' AND {new_status} = 'active')))"""
@@ -69,7 +69,7 @@ WITH inserted AS (
         type, value, status, confidence, severity, tlp, tags, description,
         first_seen_at, last_seen_at, expires_at, created_at, updated_at)
     SELECT c.type, c.value, {_STAGED_STATUS},
-           c.confidence, %(severity)s, %(tlp)s, c.tags, c.description,
+           c.confidence, %(severity)s, c.tlp, c.tags, c.description,
            %(now)s, %(now)s, (%(expiry)s::jsonb ->> c.type)::timestamptz, %(now)s, %(now)s
     FROM intel_chunk c
     WHERE c.id IS NULL
@@ -98,7 +98,7 @@ WITH updated AS (
         last_seen_at = %(now)s,
         expires_at = GREATEST(i.expires_at, (%(expiry)s::jsonb ->> c.type)::timestamptz),
         confidence = GREATEST(i.confidence, c.confidence),
-        tlp = CASE WHEN {_tlp_rank("%(tlp)s")} > {_tlp_rank("i.tlp")} THEN %(tlp)s ELSE i.tlp END,
+        tlp = CASE WHEN {_tlp_rank("c.tlp")} > {_tlp_rank("i.tlp")} THEN c.tlp ELSE i.tlp END,
         tags = CASE WHEN c.tags <@ i.tags THEN i.tags
                     ELSE ARRAY(SELECT DISTINCT t FROM unnest(i.tags || c.tags) t ORDER BY t)
                END,

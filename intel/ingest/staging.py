@@ -11,6 +11,7 @@ from intel.allowlist import AllowlistMatcher
 from intel.ingest.types import IngestResult, IngestSpec
 from intel.normalize import NormalizationError, normalize
 from intel.parsers import ParsedRow, Rejected, Skipped
+from intel.parsers.tlp import strictest
 
 
 def clean_tags(tags: Iterable[Any]) -> list[str]:
@@ -45,6 +46,7 @@ def copy_chunks(
     result: IngestResult,
     matcher: AllowlistMatcher,
     chunk_rows: int,
+    tlp: str,
 ) -> Iterator[tuple[str, int]]:
     """Normalise and allowlist-check each row; yield (COPY text, rows taken) per chunk.
 
@@ -80,6 +82,7 @@ def copy_chunks(
             continue
         seen.add(key)
         tags_literal, confidence_here, description = base_literal, confidence, default_description
+        tlp_here = tlp
         fields = row.fields
         if fields:
             if fields.get("tags"):
@@ -90,6 +93,9 @@ def copy_chunks(
             row_confidence = fields.get("confidence")
             if isinstance(row_confidence, int) and 0 <= row_confidence <= 100:
                 confidence_here = row_confidence
+            if fields.get("tlp"):
+                # The file's own marking can only make the row stricter, never looser.
+                tlp_here = strictest((tlp, fields["tlp"])) or tlp
             if fields.get("description"):
                 description = _copy_text(str(fields["description"])[:2000])
         allowlisted = "f"
@@ -99,7 +105,7 @@ def copy_chunks(
         reference = _copy_text(row.reference[:1000]) if row.reference else "\\N"
         lines.append(
             f"{indicator_type}\t{_copy_text(value)}\t{row.line}\t{reference}\t{confidence_here}"
-            f"\t{tags_literal}\t{allowlisted}\t{description}\n"
+            f"\t{tags_literal}\t{allowlisted}\t{description}\t{tlp_here}\n"
         )
         if len(lines) >= chunk_rows:
             yield "".join(lines), taken

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 
 from .base import ParsedRow, ParseError, Rejected, Skipped, ip_type, split_ip_port, to_iso
+from .tlp import tlp_from_tags
 
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -198,6 +199,9 @@ def iter_misp_events(events: list[dict], fixed_line: int | None = None) -> Itera
             tags = list(dict.fromkeys([*event_tags, *_tag_names(attr, "Tag", "AttributeTag")]))
             if tags:
                 fields["tags"] = tags
+                tlp = tlp_from_tags(tags)
+                if tlp:
+                    fields["tlp"] = tlp
             if info:
                 fields["description"] = info
             for key in ("first_seen", "last_seen"):

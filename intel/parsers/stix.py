@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .base import ParsedRow, ParseError, Rejected, Skipped, split_tags, to_int, to_iso
+from .tlp import tlp_from_marking_refs
 
 MAX_PATTERN_CHARS = 64 * 1024
 MAX_NESTING = 64
@@ -341,6 +342,9 @@ def extract_objects(doc: object) -> list:
 
 def _fields(obj: dict) -> dict:
     fields: dict = {}
+    tlp = tlp_from_marking_refs(obj.get("object_marking_refs"))
+    if tlp:
+        fields["tlp"] = tlp
     confidence = to_int(obj.get("confidence"))
     if confidence is not None:
         fields["confidence"] = confidence

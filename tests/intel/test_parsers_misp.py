@@ -199,6 +199,7 @@ def test_tags_references_and_event_forms() -> None:
         "11111111-2222-4333-8444-555555555555",
         {
             "tags": ["tlp:white", "type:OSINT", "kill-chain:c2"],
+            "tlp": "CLEAR",  # the tlp:white tag, as TDP names it
             "description": "test event",
             "first_seen": "2024-01-01T00:00:00+00:00",
             "comment": "C2",
