@@ -111,7 +111,8 @@ def run_batch(batch_id: Any) -> ScanBatch | None:
         result = scan_events(batch.pending_events, dry_run=False)
     except Exception as exc:
         logger.exception("scan batch %s failed", batch_id)
-        batch.status, batch.error = ScanBatch.Status.FAILED, f"{type(exc).__name__}: {exc}"
+        # The details go to the log; the submitter sees the kind of failure, never data values.
+        batch.status, batch.error = ScanBatch.Status.FAILED, f"scan failed ({type(exc).__name__})"
     else:
         batch.status, batch.pending_events = ScanBatch.Status.DONE, []  # now in ContentEvent
         batch.matches, batch.hits = len(result.matches), result.hits

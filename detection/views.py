@@ -7,7 +7,7 @@ sample events. Every indicator shown goes through `Indicator.objects.visible_to`
 from django.contrib import messages
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -34,8 +34,11 @@ RECENT_HITS = 50
 @role_required(ANALYST)
 def rule_list(request: HttpRequest) -> HttpResponse:
     """Search and filter rules, with their hit counts; htmx gets only the results partial."""
+    # Counts only hits the viewer may see: hits on TLP:RED intel need clearance.
     hit_count = (
-        Hit.objects.filter(rule=OuterRef("pk"))
+        Hit.objects.filter(
+            rule=OuterRef("pk"), indicator__in=Indicator.objects.visible_to(request.user)
+        )
         .order_by()
         .values("rule")
         .annotate(n=Count("id"))
@@ -135,10 +138,13 @@ def rule_test(request: HttpRequest) -> HttpResponse:
     sample = SampleForm(request.POST)
     rule = None
     rule_form = None
-    if request.POST.get("rule"):
-        rule = get_object_or_404(Rule, pk=request.POST["rule"])
+    rule_id, editing_id = request.POST.get("rule", ""), request.POST.get("editing", "")
+    if rule_id:
+        if not rule_id.isdigit():
+            raise Http404("No such rule.")
+        rule = get_object_or_404(Rule, pk=int(rule_id))
     else:
-        editing = Rule.objects.filter(pk=request.POST.get("editing") or None).first()
+        editing = Rule.objects.filter(pk=int(editing_id)).first() if editing_id.isdigit() else None
         rule_form = RuleForm(request.POST, rule=editing)
     result = None
     if sample.is_valid() and (rule_form is None or rule_form.is_valid()):

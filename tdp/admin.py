@@ -25,6 +25,11 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ("action", "content_type")
     search_fields = ("object_repr", "user_name", "request_id")
 
+    def get_queryset(self, request: Any) -> Any:
+        from tdp.audit import visible_entries
+
+        return visible_entries(request.user)
+
     def has_add_permission(self, request: object) -> bool:
         return False
 

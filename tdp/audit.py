@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Cast
 
 from tdp.logging import request_id_var
 from tdp.models import AuditEntry
@@ -82,3 +83,25 @@ def entries_for(obj: models.Model) -> models.QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
     ).select_related("user")
+
+
+def visible_entries(user: Any) -> models.QuerySet[AuditEntry]:
+    """The audit trail as `user` may read it: entries about TLP:RED indicators need clearance.
+
+    An entry names its object (an indicator's type and value) and carries its changes, so for
+    users who are not cleared the entries of indicators that are TLP:RED now are left out.
+    """
+    from intel.models import TLP, Indicator  # audit is shared; intel is one of its users
+    from tdp.roles import is_cleared
+
+    entries = AuditEntry.objects.all()
+    if is_cleared(user):
+        return entries
+    red_ids = (
+        Indicator.objects.filter(tlp=TLP.RED)
+        .annotate(id_text=Cast("pk", models.CharField()))
+        .values("id_text")
+    )
+    return entries.exclude(
+        content_type=ContentType.objects.get_for_model(Indicator), object_id__in=red_ids
+    )

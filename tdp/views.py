@@ -6,9 +6,9 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from tdp.audit import visible_entries
 from tdp.filters import AuditEntryFilter
 from tdp.health import check_health
-from tdp.models import AuditEntry
 from tdp.roles import ADMIN, role_required
 from tdp.tables import AuditEntryTable, render_list
 
@@ -32,7 +32,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @role_required(ADMIN)
 def audit_list(request: HttpRequest) -> HttpResponse:
     """The audit trail, filterable by user, action, object type and date (admins only)."""
-    queryset = AuditEntry.objects.select_related("content_type")
+    queryset = visible_entries(request.user).select_related("content_type")
     filterset = AuditEntryFilter(request.GET, queryset=queryset)
     table = AuditEntryTable(filterset.qs)
     return render_list(

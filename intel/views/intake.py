@@ -22,7 +22,7 @@ from intel.jobs import enqueue_import
 from intel.models import Indicator, IntelImport, Source
 from intel.normalize import NormalizationError, normalize
 from intel.parsers import ParsedRow
-from tdp.roles import ANALYST, role_required
+from tdp.roles import ANALYST, LEAD, has_role, role_required
 from tdp.tables import wants_partial
 
 
@@ -196,11 +196,17 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "intel/upload.html", {"form": form, "recent": recent})
 
 
+def _imports_of(request: HttpRequest):
+    """Imports the user may see: their own; leads and admins see everyone's."""
+    imports = IntelImport.objects.select_related("source")
+    return imports if has_role(request.user, LEAD) else imports.filter(created_by=request.user)
+
+
 @require_GET
 @role_required(ANALYST)
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An import's state and result; polls itself with htmx until it finishes."""
-    record = get_object_or_404(IntelImport.objects.select_related("source"), pk=pk)
+    record = get_object_or_404(_imports_of(request), pk=pk)
     template = "intel/_import_status.html" if wants_partial(request) else "intel/import_detail.html"
     return render(request, template, {"record": record})
 
@@ -209,7 +215,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(ANALYST)
 def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed or stuck import again (ingestion is idempotent)."""
-    record = get_object_or_404(IntelImport, pk=pk)
+    record = get_object_or_404(_imports_of(request), pk=pk)
     if record.state in (IntelImport.State.FAILED, IntelImport.State.QUEUED):
         IntelImport.objects.filter(pk=pk).update(state=IntelImport.State.QUEUED)
         enqueue_import(record)

@@ -347,3 +347,8 @@ def test_why_not_never_reveals_tlp_red_to_users_not_cleared(
 
     assert "No such indicator" in hidden and "revoked" not in hidden
     assert "revoked" in shown
+
+
+def test_a_rule_id_that_is_not_a_number_is_a_404(lead_client) -> None:
+    response = lead_client.post("/detection/rules/test", {"rule": "1 OR 1=1", "events": "{}"})
+    assert response.status_code == 404

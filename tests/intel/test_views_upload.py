@@ -184,8 +184,10 @@ def test_the_upload_page_lists_only_my_recent_imports(analyst_client: Client, an
     assert "theirs.txt" not in content
 
 
-def test_htmx_polls_the_status_partial_until_the_import_finishes(analyst_client: Client) -> None:
-    record = make_import(IntelImport.State.QUEUED)
+def test_htmx_polls_the_status_partial_until_the_import_finishes(
+    analyst_client: Client, analyst
+) -> None:
+    record = make_import(IntelImport.State.QUEUED, created_by=analyst)
     response = analyst_client.get(f"/intel/imports/{record.pk}/", HTTP_HX_REQUEST="true")
     content = response.content.decode()
     assert content.startswith('<section class="card" id="import-status"')
@@ -198,9 +200,9 @@ def test_a_missing_import_is_404(analyst_client: Client) -> None:
 
 
 def test_retrying_a_failed_import_queues_it_again(
-    analyst_client: Client, django_capture_on_commit_callbacks
+    analyst_client: Client, analyst, django_capture_on_commit_callbacks
 ) -> None:
-    record = make_import(IntelImport.State.FAILED, error="boom")
+    record = make_import(IntelImport.State.FAILED, error="boom", created_by=analyst)
     queue = django_rq.get_queue("default")
     with django_capture_on_commit_callbacks(execute=True):
         response = analyst_client.post(f"/intel/imports/{record.pk}/retry")
@@ -251,3 +253,22 @@ def test_a_queued_file_that_cannot_be_read_fails_with_its_reason(
     assert record.state == IntelImport.State.FAILED
     assert record.error.startswith("invalid JSON:")
     assert Indicator.objects.count() == 0
+
+
+def test_an_import_is_visible_to_its_owner_and_leads_only(analyst, lead) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from intel.imports import create_import, get_or_create_source
+    from tests.factories import make_user
+
+    record = create_import(
+        SimpleUploadedFile("mine.txt", b"evil-owner.example\n"),
+        source=get_or_create_source("owner test"),
+        options={},
+        actor=analyst,
+    )
+    url = f"/intel/imports/{record.pk}/"
+    for user, status in ((analyst, 200), (lead, 200), (make_user("other-analyst"), 404)):
+        client = Client()
+        client.force_login(user)
+        assert client.get(url).status_code == status, user.username

@@ -61,3 +61,18 @@ def test_the_audit_page_returns_the_partial_to_htmx(admin_client_: Client) -> No
     html = response.content.decode()
     assert 'id="audit-results"' in html
     assert "<html" not in html
+
+
+def test_entries_about_red_indicators_need_clearance_on_the_audit_page() -> None:
+    from tests.factories import make_indicator, make_user
+
+    red = make_indicator("red-audited.example", tlp="RED")
+    audit.record("indicator.update", red, changes={"tags": [[], ["secret"]]})
+    audit.record("intel.ingest", make_source("Visible source"))
+    for cleared, visible in ((False, False), (True, True)):
+        client = Client()
+        client.force_login(make_user(role="admin", cleared=cleared))
+        for url in ("/audit/", "/django-admin/tdp/auditentry/"):
+            page = client.get(url).content.decode()
+            assert "Visible source" in page
+            assert ("red-audited.example" in page) is visible, (url, cleared)
