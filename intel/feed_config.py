@@ -7,7 +7,7 @@ secrets; an import that omits the secret keeps the stored one.
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -55,6 +55,9 @@ AUDITED_FIELDS = (
 )
 
 
+_SECRET_PARAM = re.compile(r"key|token|secret|passw|auth|sig", re.IGNORECASE)
+
+
 class FeedConfigError(ValueError):
     """A feed description is invalid; the message names the feed and the offending key."""
 
@@ -90,6 +93,16 @@ def clean_feed_config(data: Any) -> dict[str, Any]:
         if "@" in urlsplit(url).netloc:
             # The URL is shown on pages and exported: credentials belong in 'auth', write-only.
             _fail(name, "'url' must not contain a user name or password; use 'auth'")
+        secret_params = sorted(
+            key for key, _ in parse_qsl(urlsplit(url).query) if _SECRET_PARAM.search(key)
+        )
+        if secret_params:
+            # Same reason: the URL is not a secret store. Header auth keeps the key write-only.
+            _fail(
+                name,
+                f"'url' carries what looks like a credential ({', '.join(secret_params)}); "
+                'send it as a header with \'auth\': {"header": ..., "token": ...}',
+            )
     fmt = data.get("format", "auto")
     if fmt not in FORMATS:
         _fail(name, f"'format' must be one of {', '.join(FORMATS)}")

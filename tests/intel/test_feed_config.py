@@ -249,3 +249,11 @@ def test_export_of_basic_auth_keeps_the_username_only() -> None:
     feed, _ = apply(example(auth={"username": "reader", "password": "pw-secret-2"}))
 
     assert export_feed_config(feed)["auth"] == {"username": "reader"}
+
+
+def test_a_url_carrying_an_api_key_in_its_query_is_refused() -> None:
+    from intel.feed_config import FeedConfigError, clean_feed_config
+
+    with pytest.raises(FeedConfigError, match="apikey"):
+        clean_feed_config({"name": "Keyed", "url": "https://feeds.example/list?apikey=s3cret"})
+    assert clean_feed_config({"name": "Paged", "url": "https://feeds.example/list?page=2"})
