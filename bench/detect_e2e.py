@@ -90,6 +90,7 @@ def main() -> None:
     from django.db import connections
     from django.test import Client
     from rest_framework.authtoken.models import Token
+    from rq.worker import SimpleWorker
 
     from detection.models import Hit, ScanBatch
     from intel.models import Indicator
@@ -115,7 +116,7 @@ def main() -> None:
         assert response.status_code == 202, response.content[:300]
     posted = time.perf_counter()
     connections.close_all()  # the work horse is forked: it must not share our connection
-    django_rq.get_worker("default").work(burst=True)
+    django_rq.get_worker("scan", worker_class=SimpleWorker).work(burst=True)
     finished = time.perf_counter()
 
     statuses = list(ScanBatch.objects.values_list("status", flat=True))

@@ -27,7 +27,10 @@ logger = logging.getLogger(__name__)
 
 MAX_EVENTS = 10_000
 MAX_ERRORS = 20
-QUEUE = "default"
+# Scan batches have a queue of their own, served by a worker that does not fork per job
+# (`rqworker scan --worker-class rq.worker.SimpleWorker`), so its matcher stays built between
+# batches instead of being rebuilt from a million indicators for every job.
+QUEUE = "scan"
 JOB_TIMEOUT = 600  # seconds; 10,000 events scan in a few seconds, the rest is headroom
 # A queued batch older than this was probably never queued (Redis down) or lost.
 STALE_QUEUED = timedelta(minutes=5)

@@ -19,6 +19,9 @@ trap stop INT TERM EXIT
 pids+=($!)
 $PY manage.py rqworker high default low --with-scheduler &
 pids+=($!)
+# Content scans: a worker that does not fork, so the matcher stays built between batches.
+$PY manage.py rqworker scan --worker-class rq.worker.SimpleWorker &
+pids+=($!)
 $PY manage.py rqcron tdp/cron.py &
 pids+=($!)
 # A synthetic content stream (a few events a second, some carrying demo intel) fills the hits.

@@ -100,7 +100,7 @@ _RQ_CONNECTION = {
     "DEFAULT_TIMEOUT": 600,
     "REDIS_CLIENT_KWARGS": {"socket_connect_timeout": 2, "socket_timeout": 5},
 }
-RQ_QUEUES = {name: dict(_RQ_CONNECTION) for name in ("high", "default", "low")}
+RQ_QUEUES = {name: dict(_RQ_CONNECTION) for name in ("high", "default", "low", "scan")}
 RQ_SHOW_ADMIN_LINK = False
 
 # --- Authentication and roles -----------------------------------------------------------------

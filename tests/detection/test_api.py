@@ -29,7 +29,7 @@ def post_events(client: APIClient, items: list, **kwargs) -> object:
 
 
 def queued_jobs() -> int:
-    return django_rq.get_queue("default").count
+    return django_rq.get_queue("scan").count
 
 
 # --- access -----------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def test_a_burst_worker_scans_the_batch_and_stores_hits() -> None:
     response = post_events(client, items)  # committed: the job is queued for real
     assert response.status_code == 202
 
-    assert django_rq.get_worker("default").work(burst=True)
+    assert django_rq.get_worker("scan").work(burst=True)
 
     batch = ScanBatch.objects.get(pk=response.json()["batch"])
     assert (batch.status, batch.events, batch.matches, batch.hits) == ("done", 2, 1, 1)

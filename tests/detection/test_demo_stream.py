@@ -42,6 +42,6 @@ def test_demo_stream_submits_batches_that_a_worker_turns_into_hits(
             stdout=out,
         )
     assert ScanBatch.objects.count() == 2
-    django_rq.get_worker("default").work(burst=True)
+    django_rq.get_worker("scan").work(burst=True)
     assert set(ScanBatch.objects.values_list("status", flat=True)) == {"done"}
     assert Hit.objects.filter(indicator__value="evil-demo.example").exists()

@@ -30,7 +30,7 @@ def test_it_requeues_batches_queued_over_5_minutes_ago(django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         call_command("rescan_queued_batches", stdout=out)
     assert out.getvalue().strip() == "requeued 1 batches"
-    [job] = django_rq.get_queue("default").get_jobs()
+    [job] = django_rq.get_queue("scan").get_jobs()
     assert job.args == (str(old.pk),)
     old.refresh_from_db()
     assert old.enqueued_at > timezone.now() - timedelta(minutes=1)  # the next tick waits again
