@@ -99,7 +99,9 @@ def main() -> None:
     django_rq.get_connection("default").flushdb()
     rng = random.Random(args.seed)
     values = [f"bad{i}-{rng.randrange(10**9)}.example" for i in range(args.indicators)]
-    Indicator.objects.bulk_create(Indicator(type="domain", value=v) for v in values)
+    Indicator.objects.bulk_create(
+        (Indicator(type="domain", value=v) for v in values), batch_size=10_000
+    )
     token = Token.objects.create(user=make_user("bench", role="analyst"))
     events, planted = make_events(args.events, values, rng)
     bodies = [
