@@ -161,6 +161,9 @@ class Rule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("detection:rule_detail", args=[self.pk])
+
 
 class Hit(models.Model):
     """One indicator matched in one event under one rule; never stored twice.

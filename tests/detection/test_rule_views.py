@@ -352,3 +352,10 @@ def test_why_not_never_reveals_tlp_red_to_users_not_cleared(
 def test_a_rule_id_that_is_not_a_number_is_a_404(lead_client) -> None:
     response = lead_client.post("/detection/rules/test", {"rule": "1 OR 1=1", "events": "{}"})
     assert response.status_code == 404
+
+
+def test_a_rule_links_to_its_page() -> None:
+    from detection.models import Rule
+
+    rule = Rule.objects.get(name="Known-bad intel")
+    assert rule.get_absolute_url() == f"/detection/rules/{rule.pk}/"
