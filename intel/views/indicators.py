@@ -35,6 +35,7 @@ def _filtered(filterset: IndicatorFilter) -> QuerySet:
 
 
 KEYSET_ORDERINGS = ("-first_seen_at", "first_seen_at")
+RECENT_HITS = 50
 
 
 @require_GET
@@ -93,12 +94,13 @@ def indicator_export(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(ANALYST)
 def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One indicator: attributes, sources, tags, history, and the actions on it."""
+    """One indicator: attributes, sources, tags, recent hits, history, and the actions on it."""
     indicator = get_object_or_404(_visible_indicators(request), pk=pk)
     context = {
         "indicator": indicator,
         "provenance": indicator.provenance.select_related("source").order_by("-last_seen_at"),
         "history": entries_for(indicator)[:100],
+        "hits": indicator.hits.select_related("rule").order_by("-created_at")[:RECENT_HITS],
         "edit_form": IndicatorEditForm(
             initial={
                 "confidence": indicator.confidence,

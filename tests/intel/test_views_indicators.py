@@ -527,3 +527,15 @@ def test_keyset_pages_walk_every_indicator_once(analyst_client: Client) -> None:
     assert len(seen) == 120
     assert len(set(seen)) == 120
     assert seen[0] == "page119.evil.example"  # newest first
+
+
+def test_the_detail_page_lists_the_indicators_recent_hits(analyst_client: Client) -> None:
+    from detection.scan import forget_matcher, scan_events
+    from tests.factories import make_content_event
+
+    indicator = Indicator.objects.create(type="domain", value="hit-me.example")
+    forget_matcher()
+    scan_events([make_content_event("visit hit-me.example today")], dry_run=False)
+    page = analyst_client.get(f"/intel/indicators/{indicator.pk}/").content.decode()
+    assert "Known-bad intel" in page
+    assert "No content has matched" not in page
