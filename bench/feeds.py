@@ -28,14 +28,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
 PY = sys.executable
 DATABASE = "tdp_bench_feeds"
 FEED = "bench feed"
 TARGET_RATIO = 1.3
 
 sys.path.insert(0, str(ROOT))
-from bench.ingest import make_csv  # noqa: E402  (needs ROOT on the path)
+from bench.ingest import csv_path  # noqa: E402  (needs ROOT on the path)
 
 
 def bench_env() -> dict[str, str]:
@@ -129,11 +128,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--mode", choices=("incremental", "snapshot"), default="incremental")
     args = parser.parse_args()
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"urls_{args.rows}.csv"
-    if not path.exists():
-        print(f"generating {path.name} …", flush=True)
-        make_csv(path, args.rows)
+    path = csv_path(args.rows)
     size_mb = path.stat().st_size / 1e6
     env = bench_env()
     server = serve(path)

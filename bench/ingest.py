@@ -94,6 +94,16 @@ def make_csv(path: Path, rows: int) -> None:
             writer.writerow([i, "2026-11-20 10:00:00", url, "online", "malware_download", tags])
 
 
+def csv_path(rows: int) -> Path:
+    """The generated `rows`-row URL CSV under bench/data/, made on first use."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"urls_{rows}.csv"
+    if not path.exists():
+        print(f"generating {path.name} …", flush=True)
+        make_csv(path, rows)
+    return path
+
+
 def run(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     """Run a command, return (seconds, stdout); fail loudly on a non-zero exit."""
     start = time.perf_counter()
@@ -205,11 +215,7 @@ def main() -> None:
     if args.pages_only:
         report_pages(time_list_page(bench_env()))
         return
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"urls_{args.rows}.csv"
-    if not path.exists():
-        print(f"generating {path.name} …", flush=True)
-        make_csv(path, args.rows)
+    path = csv_path(args.rows)
     size_mb = path.stat().st_size / 1e6
     env = bench_env()
     reset_database(env)

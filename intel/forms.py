@@ -153,6 +153,16 @@ class AllowlistEntryForm(forms.Form):
     reason = forms.CharField(max_length=500)
 
 
+# The parser options the feed form edits (import_feeds files may set the others too).
+FEED_PARSER_FIELDS = (
+    "value_column",
+    "type_column",
+    "delimiter",
+    "comment_prefix",
+    "json_list_path",
+)
+
+
 class FeedForm(forms.Form):
     """Configure a feed. Credentials are write-only: left empty, the stored secret is kept."""
 
@@ -192,17 +202,7 @@ class FeedForm(forms.Form):
     def config(self) -> dict[str, Any]:
         """The form as a feed description for `intel.feed_config.clean_feed_config`."""
         data = self.cleaned_data
-        parser = {
-            key: data[key]
-            for key in (
-                "value_column",
-                "type_column",
-                "delimiter",
-                "comment_prefix",
-                "json_list_path",
-            )
-            if data.get(key)
-        }
+        parser = {key: data[key] for key in FEED_PARSER_FIELDS if data.get(key)}
         defaults: dict[str, Any] = {
             "confidence": data["confidence"],
             "severity": data["severity"],
@@ -242,16 +242,7 @@ class FeedForm(forms.Form):
             "kind": feed.kind,
             "url": feed.url,
             "format": feed.format,
-            **{
-                key: feed.parser.get(key, "")
-                for key in (
-                    "value_column",
-                    "type_column",
-                    "delimiter",
-                    "comment_prefix",
-                    "json_list_path",
-                )
-            },
+            **{key: feed.parser.get(key, "") for key in FEED_PARSER_FIELDS},
             "default_type": feed.default_type,
             "confidence": feed.confidence,
             "severity": feed.severity,
