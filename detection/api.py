@@ -96,6 +96,7 @@ class ScanBatchSerializer(serializers.ModelSerializer):
             "rejected",
             "matches",
             "hits",
+            "cases",
             "errors",
             "error",
             "started_at",

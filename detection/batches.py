@@ -118,10 +118,18 @@ def run_batch(batch_id: Any) -> ScanBatch | None:
         batch.status, batch.error = ScanBatch.Status.FAILED, f"scan failed ({type(exc).__name__})"
     else:
         batch.status, batch.pending_events = ScanBatch.Status.DONE, []  # now in ContentEvent
-        batch.matches, batch.hits = len(result.matches), result.hits
+        batch.matches, batch.hits, batch.cases = len(result.matches), result.hits, result.cases
     batch.finished_at = timezone.now()
     batch.save(
-        update_fields=["status", "error", "pending_events", "matches", "hits", "finished_at"]
+        update_fields=[
+            "status",
+            "error",
+            "pending_events",
+            "matches",
+            "hits",
+            "cases",
+            "finished_at",
+        ]
     )
     logger.info("scan batch %s %s: %s hits", batch_id, batch.status, batch.hits)
     return batch

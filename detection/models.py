@@ -187,6 +187,14 @@ class Hit(models.Model):
     is_over_threshold = models.BooleanField(
         default=True, help_text="The author reached the rule's threshold within its window."
     )
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="hits",
+        help_text="The case this hit was grouped into (live hits over threshold only).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -246,6 +254,7 @@ class ScanBatch(models.Model):
     rejected = models.PositiveIntegerField(default=0, help_text="Events rejected as invalid.")
     matches = models.PositiveIntegerField(default=0)
     hits = models.PositiveIntegerField(default=0, help_text="New hits stored by this batch.")
+    cases = models.PositiveIntegerField(default=0, help_text="New cases opened by this batch.")
     errors = models.JSONField(default=list, blank=True, help_text="The first rejections.")
     pending_events = models.JSONField(
         default=list, blank=True, help_text="Accepted events waiting to be scanned."

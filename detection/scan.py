@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Value
 from django.utils import timezone
 
+from cases.grouping import group_hits
 from detection.matching import IndicatorRef, Match, Matcher
 from detection.models import ContentEvent, Rule
 from detection.retention import ensure_partition
@@ -228,6 +229,7 @@ class ScanResult:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     matches: list[RuleMatch] = field(default_factory=list)
     hits: int = 0
+    cases: int = 0
 
 
 def scan_events(
@@ -265,15 +267,15 @@ def scan_events(
                     seen.add(key)
                     result.matches.append(RuleMatch(event, rule, match))
     if not dry_run:
-        result.hits = store_scan(list(valid.values()), result.matches, now=now)
+        result.hits, result.cases = store_scan(list(valid.values()), result.matches, now=now)
     return result
 
 
 def store_scan(
     events: list[dict[str, Any]], matches: list[RuleMatch], *, now: datetime | None = None
-) -> int:
-    """Store ``events`` (those not kept already) and their hits in one transaction; returns
-    the hits created."""
+) -> tuple[int, int]:
+    """Store ``events`` (those not kept already), their hits and cases in one transaction;
+    returns (hits created, cases opened)."""
     received_at = now or timezone.now()
     ensure_partition(received_at.date())  # committed first: DDL would serialise the batches
     with transaction.atomic():
@@ -329,14 +331,17 @@ SELECT *, now() FROM unnest(%s::varchar[], %s::date[], %s::bigint[], %s::bigint[
                             %s::varchar[], %s::boolean[])
 ORDER BY 1, 3, 4
 ON CONFLICT ON CONSTRAINT hit_event_rule_indicator_uniq DO NOTHING
+RETURNING id
 """
 
 
-def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> int:
-    """Insert one hit per match unless it exists; returns how many were new.
+def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, int]:
+    """Insert one hit per match unless it exists, and group the new live hits into cases;
+    returns (hits created, cases opened).
 
     Hits of threshold rules start below threshold and are promoted by
-    :func:`detection.thresholds.apply_thresholds` once their author reaches it.
+    :func:`detection.thresholds.apply_thresholds` once their author reaches it (and only then
+    join a case).
     """
     live_ids = set(
         Indicator.objects.filter(pk__in={m.match.indicator.id for m in matches}).values_list(
@@ -345,7 +350,7 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> int:
     )  # an indicator deleted since the matcher was built must not fail the batch
     matches = [m for m in matches if m.match.indicator.id in live_ids]
     if not matches:
-        return 0
+        return 0, 0
     counted = {(m.rule.pk, m.event["author"]["id"]) for m in matches if m.rule.threshold > 1}
     lock_authors(counted)
     columns: list[list[Any]] = [[] for _ in range(12)]
@@ -369,7 +374,7 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> int:
             column.append(value)
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_HITS, columns)
-        created = cursor.rowcount
+        new_ids = [row[0] for row in cursor.fetchall()]
     if counted:
         spans: dict[tuple[Rule, str], tuple[datetime, datetime]] = {}
         for m in matches:
@@ -377,8 +382,9 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> int:
                 key, at = (m.rule, m.event["author"]["id"]), m.event["occurred_at"]
                 first, last = spans.get(key, (at, at))
                 spans[key] = (min(first, at), max(last, at))
-        apply_thresholds(spans)
-    return created
+        new_ids.extend(apply_thresholds(spans))
+    handles = {m.event["author"]["id"]: m.event["author"]["handle"] for m in matches}
+    return len(set(new_ids)), group_hits(new_ids, handles=handles)
 
 
 def _jsonable(event: Mapping[str, Any]) -> dict[str, Any]:

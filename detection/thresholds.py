@@ -44,11 +44,11 @@ def windows_over_threshold(
     return over
 
 
-def apply_thresholds(spans: Mapping[tuple[Rule, str], tuple[datetime, datetime]]) -> int:
+def apply_thresholds(spans: Mapping[tuple[Rule, str], tuple[datetime, datetime]]) -> list[int]:
     """Promote the hits of each (rule, author) that reached the rule's threshold in a window
-    touching the span of the new hits (first, last occurred_at); returns how many were
-    promoted. Call with the locks of :func:`lock_authors` held."""
-    promoted = 0
+    touching the span of the new hits (first, last occurred_at); returns the promoted hits'
+    ids. Call with the locks of :func:`lock_authors` held."""
+    promoted: list[int] = []
     for (rule, author_id), (first, last) in spans.items():
         window = timedelta(seconds=rule.window_seconds)
         hits = list(
@@ -63,7 +63,11 @@ def apply_thresholds(spans: Mapping[tuple[Rule, str], tuple[datetime, datetime]]
         )
         over = windows_over_threshold(hits, rule.threshold, window)
         if over:
-            promoted += Hit.objects.filter(pk__in=over, is_over_threshold=False).update(
-                is_over_threshold=True
+            ids = list(
+                Hit.objects.filter(pk__in=over, is_over_threshold=False).values_list(
+                    "pk", flat=True
+                )
             )
+            Hit.objects.filter(pk__in=ids).update(is_over_threshold=True)
+            promoted.extend(ids)
     return promoted

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "tdp.apps.TdpConfig",
     "intel",
     "detection",
+    "cases",
 ]
 
 MIDDLEWARE = [

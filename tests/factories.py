@@ -93,3 +93,28 @@ def make_content_event(
         "metadata": {},
         **fields,
     }
+
+
+def make_case(
+    *,
+    author: str = "a1",
+    value: str | None = None,
+    events: int = 1,
+    indicator: Any = None,
+    **indicator_fields: Any,
+) -> Any:
+    """A case opened the way production opens one: an indicator, events carrying it, a scan.
+
+    Returns the case grouping the ``events`` hits of ``author`` (the default rule groups per
+    author).
+    """
+    from cases.models import Case
+    from detection.scan import forget_matcher, scan_events
+
+    indicator = indicator or make_indicator(value, **indicator_fields)
+    forget_matcher()
+    scan_events(
+        [make_content_event(f"see {indicator.value} now", author=author) for _ in range(events)],
+        dry_run=False,
+    )
+    return Case.objects.filter(hits__indicator=indicator, author_id=author).distinct().get()

@@ -66,9 +66,11 @@ def test_a_dry_run_writes_nothing(events_file: Path) -> None:
 
 def test_it_stores_events_and_hits_and_prints_the_counts(events_file: Path) -> None:
     lines, _ = scan(events_file)
-    assert lines == [{"events": 3, "hits": 2, "cases": 0, "rejected": 0}]
+    # Both hits are by the same author: the default rule groups them into one case.
+    assert lines == [{"events": 3, "hits": 2, "cases": 1, "rejected": 0}]
     assert ContentEvent.objects.count() == 3
     assert set(Hit.objects.values_list("event_id", flat=True)) == {"e1", "e3"}
+    assert set(Hit.objects.values_list("case__hit_count", flat=True)) == {2}
 
 
 def test_scanning_the_same_file_twice_adds_no_hits(events_file: Path) -> None:
@@ -83,7 +85,7 @@ def test_it_reads_a_json_array(tmp_path: Path) -> None:
     path = tmp_path / "events.json"
     path.write_text(json.dumps([make_content_event("evil.example"), make_content_event()]))
     lines, _ = scan(path)
-    assert lines == [{"events": 2, "hits": 1, "cases": 0, "rejected": 0}]
+    assert lines == [{"events": 2, "hits": 1, "cases": 1, "rejected": 0}]
 
 
 def test_rejected_events_are_counted_with_reasons_on_stderr(tmp_path: Path) -> None:
@@ -95,7 +97,7 @@ def test_rejected_events_are_counted_with_reasons_on_stderr(tmp_path: Path) -> N
 
     lines, err = scan(path)
 
-    assert lines == [{"events": 1, "hits": 1, "cases": 0, "rejected": 2}]
+    assert lines == [{"events": 1, "hits": 1, "cases": 1, "rejected": 2}]
     assert "line 3: not JSON" in err
     assert "line 5: kind must be one of" in err
 

@@ -20,8 +20,8 @@ class Command(BaseCommand):
     `{"event", "rule", "type", "indicator", "field"}`, then `{"events", "matches", "rejected"}`
     (rule filters apply; per-author thresholds do not, since they count stored hits).
     Otherwise events and hits are stored (idempotently: scanning a file twice adds nothing) and
-    the last line is `{"events", "hits", "cases", "rejected"}`; `cases` is 0 until cases are
-    opened from hits. Rejected events are counted, with their reasons on stderr.
+    the last line is `{"events", "hits", "cases", "rejected"}` (`cases`: cases opened).
+    Rejected events are counted, with their reasons on stderr.
     """
 
     help = __doc__
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
             raise CommandError(f"cannot open {path}: {exc.strerror}") from exc
-        totals = {"events": 0, "matches": 0, "hits": 0, "rejected": 0}
+        totals = {"events": 0, "matches": 0, "hits": 0, "cases": 0, "rejected": 0}
         with stream:
             items = read_items(stream)
             while batch := list(islice(items, BATCH_SIZE)):
@@ -54,12 +54,13 @@ class Command(BaseCommand):
                 totals["events"] += result.events
                 totals["matches"] += len(result.matches)
                 totals["hits"] += result.hits
+                totals["cases"] += result.cases
                 totals["rejected"] += len(result.rejected)
         if dry_run:
             keys = ("events", "matches", "rejected")
             summary = {key: totals[key] for key in keys}
         else:
-            summary = {"events": totals["events"], "hits": totals["hits"], "cases": 0}
+            summary = {key: totals[key] for key in ("events", "hits", "cases")}
             summary["rejected"] = totals["rejected"]
         self.stdout.write(json.dumps(summary))
 

@@ -1,0 +1,405 @@
+"""What analysts and leads do to cases: claim, label, escalate, assign, comment, bulk actions.
+
+Every function here is one audited transaction. Changes that an analyst makes from a page they
+loaded earlier carry the case's `version`: when someone else changed the case since, the change
+is refused with :class:`Conflict` (holding the newer case) instead of overwriting it. An analyst
+may change cases that are unassigned or assigned to them; leads may change any case.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from cases.models import (
+    Case,
+    CaseComment,
+    Disposition,
+    HitLabel,
+    QaReview,
+    ReasonCode,
+    TriageConfig,
+)
+from detection.models import Hit
+from intel.models import IndicatorSource
+from tdp.audit import diff, record, snapshot
+from tdp.roles import ANALYST, LEAD, has_role
+
+STATE_FIELDS = (
+    "status",
+    "disposition",
+    "reason",
+    "note",
+    "priority",
+    "assignee_id",
+    "qa_status",
+)
+
+
+class Conflict(Exception):
+    """The case changed since the caller loaded it; ``case`` is its current state."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__(
+            f"Case {case.pk} was changed by someone else (now version {case.version}, "
+            f"{case.get_status_display().lower()}"
+            + (f", assigned to {case.assignee.get_username()}" if case.assignee else "")
+            + "). Your change was not saved; review the case as it is now."
+        )
+        self.case = case
+
+
+class TriageError(ValueError):
+    """A triage request that cannot be carried out as asked (the message says why)."""
+
+
+def can_change(user: Any, case: Case) -> bool:
+    """Leads change any case; analysts the unassigned ones and their own."""
+    if has_role(user, LEAD):
+        return True
+    return has_role(user, ANALYST) and case.assignee_id in (None, user.pk)
+
+
+def _lock(case_id: int, user: Any, version: int | None) -> Case:
+    """The case, row-locked, after the visibility, version and permission checks."""
+    case = (
+        Case.objects.visible_to(user)
+        .select_for_update(of=("self",))
+        .select_related("assignee", "rule")
+        .get(pk=case_id)
+    )
+    if version is not None and case.version != version:
+        raise Conflict(case)
+    if not can_change(user, case):
+        raise PermissionDenied(
+            f"Case {case.pk} is assigned to {case.assignee.get_username()}; "
+            "only they or a lead can change it."
+        )
+    return case
+
+
+def _save(case: Case, before: dict[str, Any], action: str, actor: Any, note: str = "") -> Case:
+    """Bump the version, save and write the audit entry with what changed."""
+    now = timezone.now()
+    case.version += 1
+    if case.first_touched_at is None and actor is not None:
+        case.first_touched_at = now
+    case.save()
+    record(action, case, actor=actor, changes=diff(before, snapshot(case, STATE_FIELDS)), note=note)
+    return case
+
+
+def check_label(disposition: str, reason: str = "", note: str = "") -> str:
+    """Validate a label; returns the reason code to store. A false positive needs an active
+    reason code, and codes marked so need a note."""
+    if disposition not in Disposition.values:
+        raise TriageError(f"disposition must be one of {', '.join(Disposition.values)}")
+    if disposition == Disposition.FALSE_POSITIVE and not reason:
+        raise TriageError("a false positive needs a reason code")
+    if not reason:
+        return ""
+    code = ReasonCode.objects.filter(code=reason, is_active=True).first()
+    if code is None:
+        codes = ", ".join(ReasonCode.objects.filter(is_active=True).values_list("code", flat=True))
+        raise TriageError(f"unknown reason code {reason!r} (one of: {codes})")
+    if code.needs_note and not note.strip():
+        raise TriageError(f"the reason {reason!r} needs a note")
+    return reason
+
+
+@transaction.atomic
+def claim_next(user: Any) -> Case | None:
+    """Assign the most urgent unassigned new case to ``user``; None when there is none.
+
+    ``SKIP LOCKED`` lets concurrent callers pass over a case another one is claiming, so two
+    analysts never get the same case and neither waits.
+    """
+    case = (
+        Case.objects.visible_to(user)
+        .claimable()
+        .order_by("priority", "sla_due_at", "id")
+        .select_for_update(skip_locked=True, of=("self",))
+        .first()
+    )
+    if case is None:
+        return None
+    before = snapshot(case, STATE_FIELDS)
+    case.assignee, case.status = user, Case.Status.IN_REVIEW
+    return _save(case, before, "case.claimed", user)
+
+
+@transaction.atomic
+def claim(case_id: int, *, user: Any, version: int | None = None) -> Case:
+    """Take one case (unassigned, or a lead taking it over)."""
+    case = _lock(case_id, user, version)
+    if not case.is_open:
+        raise TriageError("a resolved case cannot be claimed")
+    before = snapshot(case, STATE_FIELDS)
+    case.assignee = user
+    if case.status == Case.Status.NEW:
+        case.status = Case.Status.IN_REVIEW
+    return _save(case, before, "case.claimed", user)
+
+
+def _label_rows(case: Case, hits: list[Hit], disposition: str, reason: str, note: str, user: Any):
+    sources: dict[int, list[int]] = defaultdict(list)
+    for indicator_id, source_id in IndicatorSource.objects.filter(
+        indicator_id__in={hit.indicator_id for hit in hits}
+    ).values_list("indicator_id", "source_id"):
+        sources[indicator_id].append(source_id)
+    now = timezone.now()
+    return [
+        HitLabel(
+            hit=hit,
+            case=case,
+            disposition=disposition,
+            reason=reason,
+            note=note,
+            rule_id=hit.rule_id,
+            indicator_id=hit.indicator_id,
+            indicator_type=hit.indicator.type,
+            indicator_value=hit.indicator.value,
+            source_ids=sorted(sources[hit.indicator_id]),
+            labelled_by=user,
+            labelled_at=now,
+        )
+        for hit in hits
+    ]
+
+
+@transaction.atomic
+def label_case(
+    case_id: int,
+    *,
+    user: Any,
+    disposition: str,
+    reason: str = "",
+    note: str = "",
+    version: int | None = None,
+) -> Case:
+    """Resolve the case with a disposition and give its unlabelled hits the same label.
+
+    Hits an analyst labelled one by one keep their own label. A resolved case may be labelled
+    again (a correction), which is audited like the first time.
+    """
+    reason = check_label(disposition, reason, note)
+    case = _lock(case_id, user, version)
+    before = snapshot(case, STATE_FIELDS)
+    now = timezone.now()
+    case.status, case.disposition, case.reason, case.note = (
+        Case.Status.RESOLVED,
+        disposition,
+        reason,
+        note,
+    )
+    case.resolved_at, case.resolved_by = now, user
+    if case.assignee_id is None:
+        case.assignee = user
+    unlabelled = list(case.hits.filter(label__isnull=True).select_related("indicator"))
+    HitLabel.objects.bulk_create(_label_rows(case, unlabelled, disposition, reason, note, user))
+    _maybe_sample_for_qa(case, user)
+    return _save(case, before, "case.labelled", user, note=note)
+
+
+def _maybe_sample_for_qa(case: Case, user: Any) -> None:
+    percent = TriageConfig.load().qa_sample_percent
+    if case.qa_status or percent <= 0 or random.random() * 100 >= percent:  # noqa: S311
+        return
+    QaReview.objects.create(case=case, original_disposition=case.disposition, original_analyst=user)
+    case.qa_status = Case.QaStatus.PENDING
+
+
+@transaction.atomic
+def label_hit(
+    hit_id: int,
+    *,
+    user: Any,
+    disposition: str,
+    reason: str = "",
+    note: str = "",
+    version: int | None = None,
+) -> HitLabel:
+    """Label one hit of a case (a case can mix true and false hits); ``version`` is the
+    case's. The case stays as it is apart from its version."""
+    reason = check_label(disposition, reason, note)
+    hit = Hit.objects.select_related("indicator").filter(pk=hit_id).first()
+    if hit is None:
+        raise Hit.DoesNotExist(f"no hit {hit_id}")
+    if hit.case_id is None:
+        raise TriageError("this hit is in no case (a shadow or below-threshold hit)")
+    case = _lock(hit.case_id, user, version)
+    old = HitLabel.objects.filter(hit=hit).first()
+    HitLabel.objects.filter(hit=hit).delete()
+    (label,) = HitLabel.objects.bulk_create(
+        _label_rows(case, [hit], disposition, reason, note, user)
+    )
+    before = snapshot(case, STATE_FIELDS)
+    _save(case, before, "hit.labelled", user, note=note)
+    record(
+        "hit.labelled",
+        case,
+        actor=user,
+        changes={"hit": [None, hit.pk], "disposition": [old and old.disposition, disposition]},
+        note=f"hit {hit.pk} ({hit.indicator.type} {hit.indicator.value})",
+    )
+    return label
+
+
+@transaction.atomic
+def escalate(case_id: int, *, user: Any, note: str = "", version: int | None = None) -> Case:
+    """Send an open case to the leads."""
+    case = _lock(case_id, user, version)
+    if not case.is_open:
+        raise TriageError("a resolved case cannot be escalated")
+    before = snapshot(case, STATE_FIELDS)
+    case.status = Case.Status.ESCALATED
+    if note:
+        CaseComment.objects.create(case=case, author=user, body=note)
+    return _save(case, before, "case.escalated", user, note=note)
+
+
+@transaction.atomic
+def assign(case_id: int, *, user: Any, assignee: Any, version: int | None = None) -> Case:
+    """Give the case to ``assignee`` (None: back to the queue)."""
+    case = _lock(case_id, user, version)
+    if not case.is_open:
+        raise TriageError("a resolved case cannot be reassigned")
+    if assignee is not None and not has_role(assignee, ANALYST):
+        raise TriageError(f"{assignee.get_username()} is not an analyst")
+    before = snapshot(case, STATE_FIELDS)
+    case.assignee = assignee
+    if assignee is None and case.status == Case.Status.IN_REVIEW:
+        case.status = Case.Status.NEW
+    elif assignee is not None and case.status == Case.Status.NEW:
+        case.status = Case.Status.IN_REVIEW
+    return _save(case, before, "case.assigned", user)
+
+
+@transaction.atomic
+def set_priority(case_id: int, *, user: Any, priority: int, version: int | None = None) -> Case:
+    """Change an open case's priority; its SLA due time follows."""
+    from cases.priority import sla_due
+
+    case = _lock(case_id, user, version)
+    before = snapshot(case, STATE_FIELDS)
+    case.priority = priority
+    case.sla_due_at = sla_due(case.created_at, priority)
+    return _save(case, before, "case.priority_set", user)
+
+
+@transaction.atomic
+def add_comment(case_id: int, *, user: Any, body: str) -> CaseComment:
+    """Add a comment; anyone who may see the case may comment on it."""
+    body = body.strip()
+    if not body:
+        raise TriageError("the comment is empty")
+    case = Case.objects.visible_to(user).select_for_update(of=("self",)).get(pk=case_id)
+    comment = CaseComment.objects.create(case=case, author=user, body=body)
+    record("case.commented", case, actor=user, note=body[:500])
+    return comment
+
+
+@transaction.atomic
+def submit_qa_review(case_id: int, *, user: Any, disposition: str, note: str = "") -> QaReview:
+    """Record a second reviewer's verdict on a sampled case and whether it agrees."""
+    if disposition not in Disposition.values:
+        raise TriageError(f"disposition must be one of {', '.join(Disposition.values)}")
+    case = Case.objects.visible_to(user).select_for_update(of=("self",)).get(pk=case_id)
+    review = QaReview.objects.select_for_update().filter(case=case).first()
+    if review is None or review.reviewed_at is not None:
+        raise TriageError("this case is not waiting for a second review")
+    if review.original_analyst_id == user.pk:
+        raise TriageError("the second review must be by someone else")
+    review.reviewer, review.disposition, review.note = user, disposition, note
+    review.agrees = disposition == review.original_disposition
+    review.reviewed_at = timezone.now()
+    review.save()
+    before = snapshot(case, STATE_FIELDS)
+    case.qa_status = Case.QaStatus.REVIEWED
+    case.version += 1
+    case.save(update_fields=["qa_status", "version", "updated_at"])
+    record(
+        "case.qa_reviewed",
+        case,
+        actor=user,
+        changes={**diff(before, snapshot(case, STATE_FIELDS)), "agrees": [None, review.agrees]},
+        note=note,
+    )
+    return review
+
+
+# --- Bulk actions -----------------------------------------------------------------------------
+
+BULK_ACTIONS = ("assign", "false_positive", "duplicate")
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the cases changed and those skipped with why."""
+
+    changed: list[int] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+def bulk_action(
+    case_ids: Iterable[int],
+    *,
+    user: Any,
+    action: str,
+    assignee: Any = None,
+    reason: str = "",
+    note: str = "",
+) -> BulkResult:
+    """Apply one action to many cases: ``assign`` (to ``assignee``, None to unassign),
+    ``false_positive`` (resolve with ``reason``) or ``duplicate`` (resolve as duplicate).
+
+    Each case is its own transaction; cases the user may not change, or that are already
+    resolved, are skipped and reported.
+    """
+    if action not in BULK_ACTIONS:
+        raise TriageError(f"unknown bulk action {action!r}")
+    if action == "false_positive":
+        check_label(Disposition.FALSE_POSITIVE, reason, note)
+    result = BulkResult()
+    for case_id in sorted(set(case_ids)):
+        try:
+            with transaction.atomic():
+                current = Case.objects.visible_to(user).filter(pk=case_id).first()
+                if current is None:
+                    raise TriageError("not found")
+                if action != "assign" and not current.is_open:
+                    raise TriageError("already resolved")
+                if action == "assign":
+                    assign(case_id, user=user, assignee=assignee)
+                else:
+                    disposition = (
+                        Disposition.FALSE_POSITIVE
+                        if action == "false_positive"
+                        else Disposition.DUPLICATE
+                    )
+                    label_case(
+                        case_id, user=user, disposition=disposition, reason=reason, note=note
+                    )
+        except (PermissionDenied, TriageError) as exc:
+            result.skipped.append((case_id, str(exc)))
+        else:
+            result.changed.append(case_id)
+    return result
+
+
+def analysts() -> Any:
+    """Active users who can be given cases, by username."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=["analyst", "lead", "admin"])
+        .distinct()
+        .order_by("username")
+    )
