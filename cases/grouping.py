@@ -186,12 +186,23 @@ def group_hits(
             case.sla_due_at = min(case.sla_due_at, sla_due(case.created_at, priority, config))
         case.priority = priority
         case.is_restricted = case.is_restricted or any(r.restricted for r in group.rows)
+        if case.pk is not None:
+            # New evidence: an analyst's label from a page that did not show it is a conflict.
+            case.version += 1
     Case.objects.bulk_create(new_cases)
     grown = [g.case for g in groups.values() if g.case not in new_cases]
     if grown:
         Case.objects.bulk_update(
             grown,
-            ["hit_count", "first_hit_at", "last_hit_at", "priority", "sla_due_at", "is_restricted"],
+            [
+                "hit_count",
+                "first_hit_at",
+                "last_hit_at",
+                "priority",
+                "sla_due_at",
+                "is_restricted",
+                "version",
+            ],
         )
     hit_ids_col, case_ids_col = [], []
     for group in groups.values():

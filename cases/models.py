@@ -244,6 +244,9 @@ class HitLabel(models.Model):
     disposition = models.CharField(max_length=16, choices=Disposition.choices)
     reason = models.CharField(max_length=40, blank=True)
     note = models.TextField(blank=True)
+    from_case = models.BooleanField(
+        default=True, help_text="Given by the case's label (a correction of the case updates it)."
+    )
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="hit_labels")
     indicator = models.ForeignKey(
         Indicator, on_delete=models.SET_NULL, null=True, related_name="hit_labels"

@@ -24,6 +24,7 @@ from cases.models import (
     CaseComment,
     Disposition,
     HitLabel,
+    Priority,
     QaReview,
     ReasonCode,
     TriageConfig,
@@ -77,8 +78,10 @@ def _lock(case_id: int, user: Any, version: int | None) -> Case:
         .get(pk=case_id)
     )
     if version is not None and case.version != version:
-        raise Conflict(case)
+        raise Conflict(case)  # first: the newer state explains why (e.g. claimed by someone)
     if not can_change(user, case):
+        if case.assignee is None:
+            raise PermissionDenied("Changing cases needs the analyst role.")
         raise PermissionDenied(
             f"Case {case.pk} is assigned to {case.assignee.get_username()}; "
             "only they or a lead can change it."
@@ -86,14 +89,22 @@ def _lock(case_id: int, user: Any, version: int | None) -> Case:
     return case
 
 
-def _save(case: Case, before: dict[str, Any], action: str, actor: Any, note: str = "") -> Case:
-    """Bump the version, save and write the audit entry with what changed."""
+def _save(
+    case: Case,
+    before: dict[str, Any],
+    action: str,
+    actor: Any,
+    note: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Case:
+    """Bump the version, save and write the audit entry with what changed (and ``extra``)."""
     now = timezone.now()
     case.version += 1
     if case.first_touched_at is None and actor is not None:
         case.first_touched_at = now
     case.save()
-    record(action, case, actor=actor, changes=diff(before, snapshot(case, STATE_FIELDS)), note=note)
+    changes = {**diff(before, snapshot(case, STATE_FIELDS)), **(extra or {})}
+    record(action, case, actor=actor, changes=changes, note=note)
     return case
 
 
@@ -122,6 +133,8 @@ def claim_next(user: Any) -> Case | None:
     ``SKIP LOCKED`` lets concurrent callers pass over a case another one is claiming, so two
     analysts never get the same case and neither waits.
     """
+    if not has_role(user, ANALYST):
+        raise PermissionDenied("Claiming cases needs the analyst role.")
     case = (
         Case.objects.visible_to(user)
         .claimable()
@@ -149,7 +162,16 @@ def claim(case_id: int, *, user: Any, version: int | None = None) -> Case:
     return _save(case, before, "case.claimed", user)
 
 
-def _label_rows(case: Case, hits: list[Hit], disposition: str, reason: str, note: str, user: Any):
+def _label_rows(
+    case: Case,
+    hits: list[Hit],
+    disposition: str,
+    reason: str,
+    note: str,
+    user: Any,
+    *,
+    from_case: bool,
+) -> list[HitLabel]:
     sources: dict[int, list[int]] = defaultdict(list)
     for indicator_id, source_id in IndicatorSource.objects.filter(
         indicator_id__in={hit.indicator_id for hit in hits}
@@ -163,6 +185,7 @@ def _label_rows(case: Case, hits: list[Hit], disposition: str, reason: str, note
             disposition=disposition,
             reason=reason,
             note=note,
+            from_case=from_case,
             rule_id=hit.rule_id,
             indicator_id=hit.indicator_id,
             indicator_type=hit.indicator.type,
@@ -188,7 +211,8 @@ def label_case(
     """Resolve the case with a disposition and give its unlabelled hits the same label.
 
     Hits an analyst labelled one by one keep their own label. A resolved case may be labelled
-    again (a correction), which is audited like the first time.
+    again (a correction), which is audited like the first time and corrects the labels its hits
+    got from the case's earlier label.
     """
     reason = check_label(disposition, reason, note)
     case = _lock(case_id, user, version)
@@ -203,8 +227,13 @@ def label_case(
     case.resolved_at, case.resolved_by = now, user
     if case.assignee_id is None:
         case.assignee = user
+    HitLabel.objects.filter(case=case, from_case=True).update(
+        disposition=disposition, reason=reason, note=note, labelled_by=user, labelled_at=now
+    )
     unlabelled = list(case.hits.filter(label__isnull=True).select_related("indicator"))
-    HitLabel.objects.bulk_create(_label_rows(case, unlabelled, disposition, reason, note, user))
+    HitLabel.objects.bulk_create(
+        _label_rows(case, unlabelled, disposition, reason, note, user, from_case=True)
+    )
     _maybe_sample_for_qa(case, user)
     return _save(case, before, "case.labelled", user, note=note)
 
@@ -239,16 +268,16 @@ def label_hit(
     old = HitLabel.objects.filter(hit=hit).first()
     HitLabel.objects.filter(hit=hit).delete()
     (label,) = HitLabel.objects.bulk_create(
-        _label_rows(case, [hit], disposition, reason, note, user)
+        _label_rows(case, [hit], disposition, reason, note, user, from_case=False)
     )
     before = snapshot(case, STATE_FIELDS)
-    _save(case, before, "hit.labelled", user, note=note)
-    record(
-        "hit.labelled",
+    _save(
         case,
-        actor=user,
-        changes={"hit": [None, hit.pk], "disposition": [old and old.disposition, disposition]},
-        note=f"hit {hit.pk} ({hit.indicator.type} {hit.indicator.value})",
+        before,
+        "hit.labelled",
+        user,
+        note=f"hit {hit.pk} ({hit.indicator.type} {hit.indicator.value}) {note}".strip(),
+        extra={"hit": [None, hit.pk], "disposition": [old and old.disposition, disposition]},
     )
     return label
 
@@ -288,7 +317,11 @@ def set_priority(case_id: int, *, user: Any, priority: int, version: int | None 
     """Change an open case's priority; its SLA due time follows."""
     from cases.priority import sla_due
 
+    if priority not in Priority.values:
+        raise TriageError("priority must be one of 1, 2, 3, 4")
     case = _lock(case_id, user, version)
+    if not case.is_open:
+        raise TriageError("a resolved case's priority cannot be changed")
     before = snapshot(case, STATE_FIELDS)
     case.priority = priority
     case.sla_due_at = sla_due(case.created_at, priority)

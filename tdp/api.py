@@ -16,6 +16,7 @@ from rest_framework.views import exception_handler
 API_ENDPOINTS: dict[str, str] = {
     "indicators": "api_indicator_list",
     "events": "api_event_intake",
+    "cases": "api_case_list",
 }
 
 

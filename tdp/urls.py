@@ -28,11 +28,13 @@ urlpatterns = [
     path("audit/", views.audit_list, name="audit_list"),
     path("intel/", include("intel.urls")),
     path("detection/", include("detection.urls")),
+    path("cases/", include("cases.urls")),
     path("jobs/", include((rq_dashboard_patterns, "django_rq"))),
     path("django-admin/", admin.site.urls),
     path("api/v1/", api.api_root, name="api_root"),
     path("api/v1/", include("intel.api_urls")),
     path("api/v1/", include("detection.api_urls")),
+    path("api/v1/", include("cases.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(
         "api/docs/",

@@ -17,9 +17,13 @@ pytestmark = [
 @pytest.mark.parametrize(
     ("role_fixture", "role", "links"),
     [
-        ("analyst", "analyst", ["Intel", "Feeds", "Rules"]),
-        ("lead", "lead", ["Intel", "Feeds", "Rules"]),
-        ("admin_user", "admin", ["Intel", "Feeds", "Rules", "Audit", "Jobs", "Admin"]),
+        ("analyst", "analyst", ["Queue", "Intel", "Feeds", "Rules"]),
+        ("lead", "lead", ["Queue", "Intel", "Feeds", "Rules", "Health"]),
+        (
+            "admin_user",
+            "admin",
+            ["Queue", "Intel", "Feeds", "Rules", "Health", "Audit", "Jobs", "Admin"],
+        ),
     ],
 )
 def test_login_form_shows_the_navigation_of_the_role(

@@ -176,7 +176,8 @@ def test_opening_a_case_is_audited() -> None:
     assert entry.changes["hits"] == [None, 1]
 
 
-def test_two_scans_at_once_open_one_case_per_group(transactional_db) -> None:
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_scans_at_once_open_one_case_per_group() -> None:
     make_indicator("evil.example")
     make_indicator("bad.example")
     matcher = load_matcher()

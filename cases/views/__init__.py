@@ -1,0 +1,1 @@
+"""Triage pages: the queue (`queue`), one case (`case`), and lead review (`lead`)."""

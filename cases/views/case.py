@@ -1,0 +1,272 @@
+"""One case: evidence, indicators, the author's other cases, labels, comments and history.
+
+Every change posts the case `version` the analyst saw. A change refused because the case moved
+on re-renders the page with status 409, the newer state and a message saying nothing was saved.
+After labelling, the next case is claimed and opened (unless the analyst asked to go back).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import triage
+from cases.evidence import case_evidence
+from cases.forms import AssignForm, CommentForm, LabelForm, PriorityForm, VersionForm
+from cases.models import Case, Disposition, ReasonCode, ReviewerPreference
+from detection.models import Hit
+from intel.models import IndicatorSource
+from tdp.audit import diff, entries_for, record, snapshot
+from tdp.roles import ANALYST, LEAD, has_role, role_required
+
+MAX_HITS = 500
+OTHER_CASES = 20
+
+
+def _case_for(request: HttpRequest, pk: int) -> Case:
+    return get_object_or_404(
+        Case.objects.visible_to(request.user).select_related("rule", "assignee", "resolved_by"),
+        pk=pk,
+    )
+
+
+def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """Everything the case page shows."""
+    hits = list(
+        case.hits.select_related("indicator", "label", "label__labelled_by").order_by(
+            "-occurred_at", "-id"
+        )[:MAX_HITS]
+    )
+    indicators = {hit.indicator_id: hit.indicator for hit in hits}
+    provenance: dict[int, list[IndicatorSource]] = {}
+    for row in IndicatorSource.objects.filter(indicator_id__in=indicators).select_related("source"):
+        provenance.setdefault(row.indicator_id, []).append(row)
+    matched = [
+        {
+            "indicator": indicator,
+            "sources": provenance.get(pk, []),
+            "hits": sum(h.indicator_id == pk for h in hits),
+        }
+        for pk, indicator in indicators.items()
+    ]
+    others = (
+        Case.objects.visible_to(request.user)
+        .filter(author_id=case.author_id)
+        .exclude(pk=case.pk)
+        .select_related("rule")
+        .order_by("-created_at")[:OTHER_CASES]
+        if case.author_id
+        else []
+    )
+    preference = ReviewerPreference.objects.filter(user=request.user).first()
+    return {
+        "case": case,
+        "hits": hits,
+        "more_hits": case.hit_count > len(hits),
+        "evidence": case_evidence(hits),
+        "matched": matched,
+        "others": others,
+        "comments": case.comments.select_related("author"),
+        "history": entries_for(case)[:100],
+        "reasons": ReasonCode.objects.filter(is_active=True),
+        "dispositions": Disposition.choices,
+        "can_change": triage.can_change(request.user, case),
+        "reveal": bool(preference and preference.reveal_by_default),
+        "assign_form": AssignForm(initial={"assignee": case.assignee_id, "version": case.version}),
+        "priority_form": PriorityForm(initial={"priority": case.priority, "version": case.version}),
+        "comment_form": CommentForm(),
+    }
+
+
+@require_GET
+@role_required(ANALYST)
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case page."""
+    case = _case_for(request, pk)
+    return render(request, "cases/case_detail.html", case_context(request, case))
+
+
+def _conflict(request: HttpRequest, exc: triage.Conflict) -> HttpResponse:
+    context = case_context(request, _case_for(request, exc.case.pk))
+    context["conflict"] = str(exc)
+    return render(request, "cases/case_detail.html", context, status=409)
+
+
+def _act(request: HttpRequest, pk: int, action: Callable[[], Any], done: str) -> HttpResponse:
+    """Run one triage action and answer: back to the case, or the conflict page."""
+    try:
+        action()
+    except triage.Conflict as exc:
+        return _conflict(request, exc)
+    except triage.TriageError as exc:
+        messages.error(request, f"Not saved: {exc}.")
+    except Case.DoesNotExist as exc:
+        raise Http404("No such case.") from exc
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return redirect("cases:case_detail", pk=pk)
+
+
+def _form_error(request: HttpRequest, pk: int, form: Any) -> HttpResponse:
+    messages.error(request, f"Not saved: {form.errors.as_text()}")
+    return redirect("cases:case_detail", pk=pk)
+
+
+@require_POST
+@role_required(ANALYST)
+def case_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take this case."""
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, pk, form)
+    version = form.cleaned_data["version"]
+    return _act(
+        request, pk, lambda: triage.claim(pk, user=request.user, version=version), "Case claimed."
+    )
+
+
+@require_POST
+@role_required(ANALYST)
+def case_label(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve the case with a label, then open the next case (or go back to the queue)."""
+    form = LabelForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, pk, form)
+    data = form.cleaned_data
+    try:
+        case = triage.label_case(pk, user=request.user, **data)
+    except triage.Conflict as exc:
+        return _conflict(request, exc)
+    except triage.TriageError as exc:
+        messages.error(request, f"Not saved: {exc}.")
+        return redirect("cases:case_detail", pk=pk)
+    except Case.DoesNotExist as exc:
+        raise Http404("No such case.") from exc
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("cases:case_detail", pk=pk)
+    messages.success(
+        request, f"Case {case.pk} resolved as {case.get_disposition_display().lower()}."
+    )
+    if request.POST.get("then") == "stay":
+        return redirect(case)
+    following = triage.claim_next(request.user)
+    if following is None:
+        messages.info(request, "No more unassigned cases.")
+        return redirect("cases:queue")
+    return redirect(following)
+
+
+@require_POST
+@role_required(ANALYST)
+def hit_label(request: HttpRequest, pk: int, hit_pk: int) -> HttpResponse:
+    """Label one hit of the case."""
+    if not Hit.objects.filter(pk=hit_pk, case_id=pk).exists():
+        raise Http404("No such hit in this case.")
+    form = LabelForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, pk, form)
+    data = form.cleaned_data
+    return _act(
+        request, pk, lambda: triage.label_hit(hit_pk, user=request.user, **data), "Hit labelled."
+    )
+
+
+@require_POST
+@role_required(ANALYST)
+def case_escalate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the case to the leads."""
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, pk, form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        pk,
+        lambda: triage.escalate(pk, user=request.user, note=data["note"], version=data["version"]),
+        "Case escalated to the leads.",
+    )
+
+
+@require_POST
+@role_required(ANALYST)
+def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the case to someone (or back to the queue)."""
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, pk, form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        pk,
+        lambda: triage.assign(
+            pk, user=request.user, assignee=data["assignee"], version=data["version"]
+        ),
+        "Assignment saved.",
+    )
+
+
+@require_POST
+@role_required(LEAD)
+def case_priority(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the case's priority (leads)."""
+    form = PriorityForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, pk, form)
+    data = form.cleaned_data
+    return _act(
+        request,
+        pk,
+        lambda: triage.set_priority(
+            pk, user=request.user, priority=data["priority"], version=data["version"]
+        ),
+        "Priority saved.",
+    )
+
+
+@require_POST
+@role_required(ANALYST)
+def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a comment."""
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _form_error(request, pk, form)
+    return _act(
+        request,
+        pk,
+        lambda: triage.add_comment(pk, user=request.user, body=form.cleaned_data["body"]),
+        "Comment added.",
+    )
+
+
+@require_POST
+@role_required(ANALYST)
+def reveal_preference(request: HttpRequest) -> HttpResponse:
+    """Set whether evidence is revealed by default for this user (blurred is the default)."""
+    reveal = request.POST.get("reveal_by_default") == "on"
+    preference, _ = ReviewerPreference.objects.get_or_create(user=request.user)
+    before = snapshot(preference, ["reveal_by_default"])
+    preference.reveal_by_default = reveal
+    preference.save()
+    record(
+        "preference.saved",
+        preference,
+        actor=request.user,
+        changes=diff(before, snapshot(preference, ["reveal_by_default"])),
+    )
+    messages.success(
+        request, "Evidence is now " + ("shown" if reveal else "blurred") + " by default."
+    )
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/cases/") else "cases:queue")
+
+
+def can_lead(user: Any) -> bool:
+    """Leads see the lead-only controls on the case page."""
+    return has_role(user, LEAD)
