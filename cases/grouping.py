@@ -20,6 +20,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 
+from automation.models import Trigger
+from automation.outbox import emit_many
 from cases.models import Case, TriageConfig
 from cases.priority import hit_priority, sla_due
 from detection.models import Hit, Rule
@@ -216,6 +218,7 @@ def group_hits(
             [hit_ids_col, case_ids_col],
         )
     _audit_opened(new_cases)
+    emit_many(Trigger.CASE_CREATED, "case", [case.pk for case in new_cases])
     return len(new_cases)
 
 

@@ -20,6 +20,11 @@ from intel.models import Indicator
 from tdp.roles import is_cleared
 
 
+def is_system(actor: object) -> bool:
+    """True for automation acting on its own (a playbook's name, or None), not a person."""
+    return actor is None or isinstance(actor, str)
+
+
 class Priority(models.IntegerChoices):
     """P1 is the most urgent."""
 
@@ -100,8 +105,11 @@ class CaseQuerySet(models.QuerySet):
     """Cases filtered by who may see them and by where they are in the queue."""
 
     def visible_to(self, user: object) -> "CaseQuerySet":
-        """Cases involving TLP:RED intel are for cleared users only."""
-        return self if is_cleared(user) else self.filter(is_restricted=False)
+        """Cases involving TLP:RED intel are for cleared users only (automation, acting as
+        the system, sees every case)."""
+        if is_system(user) or is_cleared(user):
+            return self
+        return self.filter(is_restricted=False)
 
     def open(self) -> "CaseQuerySet":
         """Cases not resolved yet."""
@@ -172,6 +180,7 @@ class Case(models.Model):
     qa_status = models.CharField(
         max_length=16, choices=QaStatus.choices, default=QaStatus.NONE, blank=True
     )
+    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
 
     objects = CaseQuerySet.as_manager()
 

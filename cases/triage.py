@@ -19,6 +19,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from automation.models import Trigger
+from automation.outbox import emit
 from cases.models import (
     Case,
     CaseComment,
@@ -28,6 +30,7 @@ from cases.models import (
     QaReview,
     ReasonCode,
     TriageConfig,
+    is_system,
 )
 from detection.models import Hit
 from intel.models import IndicatorSource
@@ -63,8 +66,8 @@ class TriageError(ValueError):
 
 
 def can_change(user: Any, case: Case) -> bool:
-    """Leads change any case; analysts the unassigned ones and their own."""
-    if has_role(user, LEAD):
+    """Leads (and automation) change any case; analysts the unassigned ones and their own."""
+    if is_system(user) or has_role(user, LEAD):
         return True
     return has_role(user, ANALYST) and case.assignee_id in (None, user.pk)
 
@@ -133,7 +136,7 @@ def claim_next(user: Any) -> Case | None:
     ``SKIP LOCKED`` lets concurrent callers pass over a case another one is claiming, so two
     analysts never get the same case and neither waits.
     """
-    if not has_role(user, ANALYST):
+    if is_system(user) or not has_role(user, ANALYST):
         raise PermissionDenied("Claiming cases needs the analyst role.")
     case = (
         Case.objects.visible_to(user)
@@ -191,7 +194,7 @@ def _label_rows(
             indicator_type=hit.indicator.type,
             indicator_value=hit.indicator.value,
             source_ids=sorted(sources[hit.indicator_id]),
-            labelled_by=user,
+            labelled_by=None if is_system(user) else user,
             labelled_at=now,
         )
         for hit in hits
@@ -224,17 +227,24 @@ def label_case(
         reason,
         note,
     )
-    case.resolved_at, case.resolved_by = now, user
-    if case.assignee_id is None:
+    case.resolved_at = now
+    case.resolved_by = None if is_system(user) else user
+    if case.assignee_id is None and not is_system(user):
         case.assignee = user
     HitLabel.objects.filter(case=case, from_case=True).update(
-        disposition=disposition, reason=reason, note=note, labelled_by=user, labelled_at=now
+        disposition=disposition,
+        reason=reason,
+        note=note,
+        labelled_by=None if is_system(user) else user,
+        labelled_at=now,
     )
     unlabelled = list(case.hits.filter(label__isnull=True).select_related("indicator"))
     HitLabel.objects.bulk_create(
         _label_rows(case, unlabelled, disposition, reason, note, user, from_case=True)
     )
-    _maybe_sample_for_qa(case, user)
+    if not is_system(user):
+        _maybe_sample_for_qa(case, user)
+    emit(Trigger.CASE_LABELLED, "case", case.pk)
     return _save(case, before, "case.labelled", user, note=note)
 
 
@@ -290,7 +300,7 @@ def escalate(case_id: int, *, user: Any, note: str = "", version: int | None = N
         raise TriageError("a resolved case cannot be escalated")
     before = snapshot(case, STATE_FIELDS)
     case.status = Case.Status.ESCALATED
-    if note:
+    if note and not is_system(user):  # automation's note is in the audit entry
         CaseComment.objects.create(case=case, author=user, body=note)
     return _save(case, before, "case.escalated", user, note=note)
 

@@ -28,6 +28,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Value
 from django.utils import timezone
 
+from automation.models import Trigger
+from automation.outbox import emit_many
 from cases.grouping import group_hits
 from detection.matching import IndicatorRef, Match, Matcher
 from detection.models import ContentEvent, Rule
@@ -384,7 +386,9 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, 
                 spans[key] = (min(first, at), max(last, at))
         new_ids.extend(apply_thresholds(spans))
     handles = {m.event["author"]["id"]: m.event["author"]["handle"] for m in matches}
-    return len(set(new_ids)), group_hits(new_ids, handles=handles)
+    cases = group_hits(new_ids, handles=handles)
+    emit_many(Trigger.HIT_CREATED, "hit", new_ids)  # after grouping: playbooks see the case
+    return len(set(new_ids)), cases
 
 
 def _jsonable(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
+from automation.models import Trigger
+from automation.outbox import emit
 from intel import taxii
 from intel.ingest import IngestResult, IngestSpec, ingest
 from intel.models import Feed, FeedRun, IndicatorSource
@@ -306,6 +308,7 @@ def pull(
     run.save()
     if run.status == FeedRun.Status.FAILED:
         feed.last_error = run.error
+        emit(Trigger.FEED_RUN_FAILED, "feed_run", run.pk)
     elif result is not None:
         feed.indicator_count = IndicatorSource.objects.filter(source_id=feed.source_id).count()
     feed.last_run_at = run.finished_at

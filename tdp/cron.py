@@ -6,6 +6,7 @@ worker's own scheduler (`rqworker --with-scheduler`) instead.
 
 from rq import cron
 
+from automation.jobs import kick_automation
 from detection.jobs import maintain_event_partitions_job, requeue_stale_batches_job
 from intel.jobs import enqueue_due_feeds_job, expire_indicators_job
 
@@ -16,3 +17,5 @@ cron.register(enqueue_due_feeds_job, queue_name="high", interval=60, job_timeout
 cron.register(maintain_event_partitions_job, queue_name="low", interval=3600, job_timeout=300)
 # Intake API batches that never reached Redis, or whose worker died, are queued again.
 cron.register(requeue_stale_batches_job, queue_name="default", interval=300, job_timeout=120)
+# Automation events wait in Postgres when Redis was down or a worker died: drain them.
+cron.register(kick_automation, queue_name="high", interval=60, job_timeout=60)

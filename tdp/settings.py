@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "intel",
     "detection",
     "cases",
+    "automation",
 ]
 
 MIDDLEWARE = [
@@ -240,3 +241,16 @@ TDP_FEED_RETRY_DELAYS = [
 TDP_EVENT_RETENTION_DAYS = env_int("TDP_EVENT_RETENTION_DAYS", 14)
 # How often a process checks whether active intel changed and its matcher must be rebuilt.
 TDP_MATCHER_REFRESH_SECONDS = env_int("TDP_MATCHER_REFRESH_SECONDS", 30)
+
+# --- Automation -------------------------------------------------------------------------------
+# Links in webhooks and notifications point here.
+TDP_BASE_URL = env_str("TDP_BASE_URL", "http://127.0.0.1:8000")
+# Enrich the indicators of every case opened and every indicator added (in the automation drain).
+TDP_ENRICH_ON_TRIGGER = env_bool("TDP_ENRICH_ON_TRIGGER", True)
+# Reverse DNS lookups of IP indicators (off: they leak what we look at to DNS resolvers).
+TDP_ENRICH_REVERSE_DNS = env_bool("TDP_ENRICH_REVERSE_DNS", False)
+TDP_ENRICH_DNS_TIMEOUT = env_int("TDP_ENRICH_DNS_TIMEOUT", 2)  # seconds per reverse lookup
+TDP_WEBHOOK_TIMEOUT = env_int("TDP_WEBHOOK_TIMEOUT", 10)  # seconds per attempt
+TDP_WEBHOOK_BACKOFF = float(env_str("TDP_WEBHOOK_BACKOFF", "1"))  # first retry pause, doubling
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tdp@localhost")

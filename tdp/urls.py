@@ -29,6 +29,7 @@ urlpatterns = [
     path("intel/", include("intel.urls")),
     path("detection/", include("detection.urls")),
     path("cases/", include("cases.urls")),
+    path("automation/", include("automation.urls")),
     path("jobs/", include((rq_dashboard_patterns, "django_rq"))),
     path("django-admin/", admin.site.urls),
     path("api/v1/", api.api_root, name="api_root"),

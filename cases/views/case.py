@@ -12,8 +12,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from automation.enrichment import enrichment_summary
+from automation.models import PlaybookRun
 from cases import triage
 from cases.evidence import case_evidence
 from cases.forms import AssignForm, CommentForm, LabelForm, PriorityForm, VersionForm
@@ -25,6 +28,7 @@ from tdp.roles import ANALYST, LEAD, has_role, role_required
 
 MAX_HITS = 500
 OTHER_CASES = 20
+MAX_ENRICHED = 20  # indicators whose enrichment the case page shows
 
 
 def _case_for(request: HttpRequest, pk: int) -> Case:
@@ -63,6 +67,14 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         else []
     )
     preference = ReviewerPreference.objects.filter(user=request.user).first()
+    enrichments = [
+        {"indicator": indicator, **row}
+        for indicator in list(indicators.values())[:MAX_ENRICHED]
+        for row in enrichment_summary(indicator)
+    ]
+    playbook_runs = PlaybookRun.objects.filter(
+        object_type="case", object_id=case.pk
+    ).select_related("playbook")[:50]
     return {
         "case": case,
         "hits": hits,
@@ -79,6 +91,9 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "assign_form": AssignForm(initial={"assignee": case.assignee_id, "version": case.version}),
         "priority_form": PriorityForm(initial={"priority": case.priority, "version": case.version}),
         "comment_form": CommentForm(),
+        "enrichments": enrichments,
+        "playbook_runs": playbook_runs,
+        "reenrich_url": reverse("automation:reenrich_case", args=[case.pk]),
     }
 
 

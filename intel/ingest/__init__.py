@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from automation.models import Trigger
+from automation.outbox import emit_many
 from intel.allowlist import AllowlistMatcher
 from intel.ingest.merge import (
     EXPIRE_MISSING,
@@ -122,6 +124,11 @@ def ingest(
                 result.indicator_ids = [pk for (pk,) in merger.fetch(TOUCHED_IDS)]
             if staged <= PER_INDICATOR_AUDIT_LIMIT:
                 _audit_each(merged, spec, actor)
+                # Playbooks and enrichment of new intel; bulk loads past the limit are
+                # enriched when their indicators reach a case.
+                emit_many(
+                    Trigger.INDICATOR_ADDED, "indicator", [pk for pk, new, _ in merged if new]
+                )
         if spec.snapshot and (staged or result.rejected == 0):
             # An empty snapshot that was read cleanly really is empty; a file whose every row was
             # rejected is more likely broken than a feed that emptied out, so nothing expires.

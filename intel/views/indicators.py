@@ -4,9 +4,12 @@ from django.contrib import messages
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from automation.enrichment import enrichment_summary
+from automation.models import PlaybookRun
 from intel import export
 from intel.filters import IndicatorFilter
 from intel.forms import (
@@ -112,6 +115,11 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
             }
         ),
         "status_form": StatusForm(),
+        "enrichments": enrichment_summary(indicator),
+        "playbook_runs": PlaybookRun.objects.filter(
+            object_type="indicator", object_id=indicator.pk
+        ).select_related("playbook")[:50],
+        "reenrich_url": reverse("automation:reenrich_indicator", args=[indicator.pk]),
     }
     return render(request, "intel/indicator_detail.html", context)
 
