@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "detection",
     "cases",
     "automation",
+    "metrics",
+    "tuning",
 ]
 
 MIDDLEWARE = [

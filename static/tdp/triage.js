@@ -19,21 +19,34 @@
   }
 
   // Queue rows (j/k + Enter) and case events (j/k).
-  let cursor = -1;
+  // The selection lives in the DOM (.selected), so a refresh or filter swap cannot leave a
+  // stale index pointing at another row; the selected case is re-selected after a swap.
+  let selectedCase = null;
   function items() {
     const rows = document.querySelectorAll("#queue-results tr[data-case]");
     return rows.length ? Array.from(rows) : Array.from(document.querySelectorAll("[data-event]"));
   }
+  function current() {
+    return items().find(function (el) { return el.classList.contains("selected"); });
+  }
   function move(step) {
     const list = items();
     if (!list.length) return;
+    let cursor = list.findIndex(function (el) { return el.classList.contains("selected"); });
     if (list[cursor]) list[cursor].classList.remove("selected");
     cursor = Math.max(0, Math.min(list.length - 1, cursor + step));
     const el = list[cursor];
     el.classList.add("selected");
     if (el.matches("[data-event]")) el.focus();
     el.scrollIntoView({ block: "nearest" });
+    selectedCase = el.dataset.case || null;
   }
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!selectedCase) return;
+    const row = document.querySelector("#queue-results tr[data-case='" + selectedCase + "']");
+    if (row) row.classList.add("selected");
+    else selectedCase = null;
+  });
 
   function openKeys() {
     const dialog = document.getElementById("keys-help");
@@ -78,12 +91,12 @@
     if (key === "j") move(1);
     else if (key === "k") move(-1);
     else if (key === "?") openKeys();
-    else if (key === "Enter" && items()[cursor] && items()[cursor].dataset.href) {
-      window.location.href = items()[cursor].dataset.href;
+    else if (key === "Enter" && current() && current().dataset.href) {
+      window.location.href = current().dataset.href;
     } else if (key === "f") handled = openFalsePositive();
     else if (key === "r") {
-      const current = items()[cursor];
-      const one = current && current.querySelector("[data-sensitive]");
+      const selected = current();
+      const one = selected && selected.querySelector("[data-sensitive]");
       if (one) toggleReveal(one);
       else {
         const all = document.querySelectorAll("[data-sensitive]");

@@ -18,11 +18,22 @@ pytestmark = [
     ("role_fixture", "role", "links"),
     [
         ("analyst", "analyst", ["Queue", "Intel", "Feeds", "Rules"]),
-        ("lead", "lead", ["Queue", "Intel", "Feeds", "Rules", "Health"]),
+        ("lead", "lead", ["Queue", "Intel", "Feeds", "Rules", "Health", "Automation", "Metrics"]),
         (
             "admin_user",
             "admin",
-            ["Queue", "Intel", "Feeds", "Rules", "Health", "Audit", "Jobs", "Admin"],
+            [
+                "Queue",
+                "Intel",
+                "Feeds",
+                "Rules",
+                "Health",
+                "Automation",
+                "Metrics",
+                "Audit",
+                "Jobs",
+                "Admin",
+            ],
         ),
     ],
 )

@@ -1,0 +1,3 @@
+"""Metrics API URLs (under /api/v1/)."""
+
+urlpatterns: list = []

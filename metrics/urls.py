@@ -1,0 +1,5 @@
+"""Metrics page URLs (`metrics:<name>`)."""
+
+app_name = "metrics"
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Tuning API URLs (under /api/v1/)."""
+
+urlpatterns: list = []

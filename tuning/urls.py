@@ -1,0 +1,5 @@
+"""Tuning page URLs (`tuning:<name>`)."""
+
+app_name = "tuning"
+
+urlpatterns: list = []
