@@ -2,8 +2,8 @@
 
 from django import forms
 
+from cases.bulk import BULK_ACTIONS, analysts
 from cases.models import Disposition, Priority, ReasonCode, TriageConfig
-from cases.triage import BULK_ACTIONS, analysts
 
 
 def reason_choices() -> list[tuple[str, str]]:

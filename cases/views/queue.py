@@ -11,12 +11,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from cases.bulk import bulk_action
 from cases.filters import CaseFilter
 from cases.forms import BulkForm, SavedViewForm
 from cases.models import Case, SavedView
 from cases.queue import capped_count, keyset_page
 from cases.tables import queue_table
-from cases.triage import TriageError, bulk_action, claim_next
+from cases.triage import TriageError, claim_next
 from tdp.audit import record
 from tdp.roles import ANALYST, role_required
 from tdp.tables import per_page, wants_partial

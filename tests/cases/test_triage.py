@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils import timezone
 
+from cases.bulk import bulk_action
 from cases.models import Case, CaseComment, HitLabel, QaReview, ReasonCode, TriageConfig
 from cases.priority import hit_priority, sla_due
 from cases.triage import (
@@ -19,7 +20,6 @@ from cases.triage import (
     TriageError,
     add_comment,
     assign,
-    bulk_action,
     claim_next,
     escalate,
     label_case,
