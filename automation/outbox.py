@@ -125,7 +125,9 @@ def claim(limit: int = DRAIN_BATCH) -> list[AutomationEvent]:
             WHERE id IN (
                 SELECT id FROM automation_automationevent
                 WHERE processed_at IS NULL AND (claimed_at IS NULL OR claimed_at < %s)
-                ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+                -- Cases and hits first: a feed's thousands of new indicators must not make
+                -- the playbooks of a case opened now wait behind their enrichment.
+                ORDER BY trigger = 'indicator_added', id LIMIT %s FOR UPDATE SKIP LOCKED)
             RETURNING id
             """,
             [stale, limit],

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
+from automation.models import Playbook
 from intel.models import TLP, Feed, FeedRun, Indicator
 from tdp.management.commands.setup_demo import DEMO_PASSWORD
 from tdp.roles import is_cleared, role_name
@@ -32,3 +33,5 @@ def test_running_setup_demo_twice_is_harmless() -> None:
     assert not FeedRun.objects.filter(status=FeedRun.Status.FAILED).exists()
     assert Indicator.objects.count() == indicators > 60_000
     assert Indicator.objects.filter(tlp=TLP.RED).count() == 3
+    assert Playbook.objects.filter(dry_run=True).count() == 1
+    assert Playbook.objects.count() == 3

@@ -1,4 +1,5 @@
-"""`manage.py setup_demo`: demo users for each role and real public intel samples. Idempotent."""
+"""`manage.py setup_demo`: demo users for each role, real public intel samples and example
+playbooks (demo/playbooks.json). Idempotent."""
 
 import json
 from pathlib import Path
@@ -9,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandParser
 
+from automation.models import Playbook
+from automation.playbooks import save_playbook
 from intel.feed_config import apply_feed_config, clean_feed_config
 from intel.feeds import pull
 from intel.imports import get_or_create_source
@@ -84,3 +87,8 @@ class Command(BaseCommand):
         rows = [ParsedRow(line=i, value=v, type=t) for i, (t, v) in enumerate(RED_INTEL, 1)]
         ingest(rows, IngestSpec(source=red, tlp="RED", confidence=90, tags=["restricted"]))
         self.stdout.write("restricted TLP:RED demo intel loaded")
+        for data in json.loads((demo_dir / "playbooks.json").read_text()):
+            if Playbook.objects.filter(name=data["name"]).exists():
+                continue  # never overwrite what an admin changed since
+            playbook, _ = save_playbook(data, actor="setup_demo")
+            self.stdout.write(f"playbook {playbook.name} created")
