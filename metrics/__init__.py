@@ -1,0 +1,1 @@
+"""Metrics: detection quality, intel, operations and automation numbers for leads."""

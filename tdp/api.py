@@ -17,6 +17,9 @@ API_ENDPOINTS: dict[str, str] = {
     "indicators": "api_indicator_list",
     "events": "api_event_intake",
     "cases": "api_case_list",
+    "metrics": "api_metrics_precision",
+    "missed": "api_missed_create",
+    "missed_metrics": "api_missed_metrics",
 }
 
 

@@ -245,8 +245,6 @@ TDP_EVENT_RETENTION_DAYS = env_int("TDP_EVENT_RETENTION_DAYS", 14)
 TDP_MATCHER_REFRESH_SECONDS = env_int("TDP_MATCHER_REFRESH_SECONDS", 30)
 
 # --- Automation -------------------------------------------------------------------------------
-# Links in webhooks and notifications point here.
-TDP_BASE_URL = env_str("TDP_BASE_URL", "http://127.0.0.1:8000")
 # Enrich the indicators of every case opened and every indicator added (in the automation drain).
 TDP_ENRICH_ON_TRIGGER = env_bool("TDP_ENRICH_ON_TRIGGER", True)
 # Reverse DNS lookups of IP indicators (off: they leak what we look at to DNS resolvers).
@@ -256,3 +254,33 @@ TDP_WEBHOOK_TIMEOUT = env_int("TDP_WEBHOOK_TIMEOUT", 10)  # seconds per attempt
 TDP_WEBHOOK_BACKOFF = float(env_str("TDP_WEBHOOK_BACKOFF", "1"))  # first retry pause, doubling
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tdp@localhost")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+
+# --- Tuning -----------------------------------------------------------------------------------
+# An indicator, rule or feed gets a suggestion once at least TDP_TUNING_MIN_LABELS of its hits
+# are labelled true or false positive and at least this share of those are false positives.
+TDP_TUNING_FP_RATE = float(env_str("TDP_TUNING_FP_RATE", "0.5"))
+TDP_TUNING_MIN_LABELS = env_int("TDP_TUNING_MIN_LABELS", 10)
+# Back-tests: processes replaying events (0: one per CPU core); page runs over at most this
+# many stored events and active indicators finish within the request, larger ones run on the
+# default RQ queue.
+TDP_BACKTEST_WORKERS = env_int("TDP_BACKTEST_WORKERS", 0)
+TDP_BACKTEST_INLINE_EVENTS = env_int("TDP_BACKTEST_INLINE_EVENTS", 50_000)
+TDP_BACKTEST_INLINE_INDICATORS = env_int("TDP_BACKTEST_INLINE_INDICATORS", 100_000)
+TDP_BACKTEST_JOB_TIMEOUT = env_int("TDP_BACKTEST_JOB_TIMEOUT", 1800)  # seconds
+
+# --- Metrics ----------------------------------------------------------------------------------
+# The rollup refresh (cron, every 5 minutes) recounts this many recent days and adds what changed
+# on older ones; a full rebuild runs when the last one is older than the hours below (0: only
+# `manage.py refresh_metrics --full`). Intel counts read every indicator: at most this often.
+TDP_METRICS_REFRESH_DAYS = env_int("TDP_METRICS_REFRESH_DAYS", 1)
+TDP_METRICS_FULL_REFRESH_HOURS = env_int("TDP_METRICS_FULL_REFRESH_HOURS", 24)
+TDP_METRICS_INTEL_REFRESH_MINUTES = env_int("TDP_METRICS_INTEL_REFRESH_MINUTES", 60)
+# The weekly report (last Monday-to-Monday UTC week) is made on Mondays from this UTC hour and
+# emailed to these addresses (comma-separated; empty: stored and downloadable only).
+TDP_WEEKLY_REPORT_HOUR = env_int("TDP_WEEKLY_REPORT_HOUR", 7)
+TDP_WEEKLY_REPORT_TO = env_list("TDP_WEEKLY_REPORT_TO", [])

@@ -4,6 +4,11 @@ from django.apps import AppConfig
 
 
 class TuningConfig(AppConfig):
+    """Registers the tuning models and their system checks."""
+
     name = "tuning"
     verbose_name = "Tuning"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tuning import checks  # noqa: F401  (registers the checks)

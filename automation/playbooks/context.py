@@ -58,7 +58,7 @@ def case_data(case: Case) -> dict[str, Any]:
     """A case as template/condition data."""
     return {
         "id": case.pk,
-        "url": settings.TDP_BASE_URL.rstrip("/") + case.get_absolute_url(),
+        "url": settings.TDP_SITE_URL + case.get_absolute_url(),
         "status": case.status,
         "priority": case.get_priority_display(),
         "policy": case.policy_label,

@@ -1,0 +1,1 @@
+"""Metrics pages, by section: detection quality, the other sections, and weekly reports."""

@@ -1,0 +1,2 @@
+"""Tuning pages: suggestions (`suggestions`), missed detections (`missed`), back-tests
+(`backtests`)."""
