@@ -32,10 +32,13 @@ import sys
 import time
 from pathlib import Path
 
+# Python puts this directory first on sys.path, where bench/queue.py would shadow the
+# standard library's queue module (psycopg and RQ import it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from detection.matching import IndicatorRef, Matcher
-from detection.observables import extract_observables
+from detection.matching import IndicatorRef, Matcher  # noqa: E402
+from detection.observables import extract_observables  # noqa: E402
 
 COMMON = (
     "the of and to in is you that it he was for on are as with his they at be this have "

@@ -27,6 +27,9 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Python puts this directory first on sys.path, where bench/queue.py would shadow the
+# standard library's queue module (psycopg and RQ import it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
 BATCH = 10_000

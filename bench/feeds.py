@@ -33,6 +33,9 @@ DATABASE = "tdp_bench_feeds"
 FEED = "bench feed"
 TARGET_RATIO = 1.3
 
+# Python puts this directory first on sys.path, where bench/queue.py would shadow the
+# standard library's queue module (psycopg and RQ import it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 from bench.ingest import csv_path  # noqa: E402  (needs ROOT on the path)
 

@@ -21,6 +21,9 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Python puts this directory first on sys.path, where bench/queue.py would shadow the standard
+# library's queue module (psycopg imports it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 DATA = ROOT / "bench" / "data"
 PY = sys.executable
 

@@ -26,6 +26,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+# Python puts this directory first on sys.path, where bench/queue.py would shadow the
+# standard library's queue module (psycopg and RQ import it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 WORDS = [

@@ -17,9 +17,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
+# Python puts this directory first on sys.path, where bench/queue.py would shadow the
+# standard library's queue module (psycopg and RQ import it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intel.parsers import ParsedRow, ParserOptions, parse
+from intel.parsers import ParsedRow, ParserOptions, parse  # noqa: E402
 
 TLDS = ("com", "net", "org", "xyz", "top", "ru", "io")
 WORDS = ("login", "secure", "update", "bank", "verify", "cdn", "files", "mail", "app", "pay")

@@ -14,6 +14,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from detection.models import Hit, Rule
 from intel.models import Indicator
@@ -194,6 +195,31 @@ class Case(models.Model):
                 condition=models.Q(status="new", assignee__isnull=True),
             ),
             models.Index(fields=["status", "priority", "sla_due_at", "id"], name="case_queue"),
+            # The queue's sorts, on open cases (its default) and on all cases: each serves a
+            # first page and a keyset page from the index alone (bench/queue.py).
+            models.Index(
+                fields=["priority", "sla_due_at", "id"],
+                name="case_open_priority",
+                condition=~models.Q(status="resolved"),
+            ),
+            models.Index(
+                fields=["sla_due_at", "id"],
+                name="case_open_sla",
+                condition=~models.Q(status="resolved"),
+            ),
+            models.Index(
+                fields=["policy_label", "sla_due_at", "id"],
+                name="case_open_policy",
+                condition=~models.Q(status="resolved"),
+            ),
+            models.Index(
+                fields=["author_handle", "id"],
+                name="case_open_author",
+                condition=~models.Q(status="resolved"),
+            ),
+            models.Index(fields=["priority", "sla_due_at", "id"], name="case_priority"),
+            models.Index(fields=["sla_due_at", "id"], name="case_sla"),
+            models.Index(fields=["hit_count", "id"], name="case_hit_count"),
             models.Index(fields=["assignee", "status", "priority", "id"], name="case_assignee"),
             models.Index(fields=["rule", "group_key", "status"], name="case_rule_group"),
             models.Index(fields=["author_id"], name="case_author"),
@@ -229,6 +255,21 @@ class Case(models.Model):
     def sla_breached(self) -> bool:
         """Open and past its due time."""
         return self.is_open and self.sla_due_at < timezone.now()
+
+    @property
+    def age_text(self) -> str:
+        """How long ago the case opened, in its largest unit ("3 hours")."""
+        return timesince(self.created_at).split(",")[0]
+
+    @property
+    def sla_text(self) -> str:
+        """Time left to the SLA ("2 hours left"), or how late it is ("5 hours overdue")."""
+        if not self.is_open:
+            return "—"
+        now = timezone.now()
+        if self.sla_due_at < now:
+            return timesince(self.sla_due_at, now).split(",")[0] + " overdue"
+        return timesince(now, self.sla_due_at).split(",")[0] + " left"
 
     @property
     def title(self) -> str:

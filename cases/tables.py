@@ -1,9 +1,6 @@
 """The queue table: one row per case, every column sortable, a checkbox for bulk actions."""
 
 import django_tables2 as tables
-from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.timesince import timesince
 from django_tables2.data import TableListData
 
 from cases.models import Case
@@ -12,7 +9,8 @@ from tdp.tables import BaseTable
 
 
 class CaseTable(BaseTable):
-    """Cases in the queue; `queue.keyset_page` gives it one page and its next cursor."""
+    """The queue's columns, header and sort links; `queue.keyset_page` gives it one page and its
+    next cursor. The rows themselves are rendered by `cases/_queue_table.html` in a plain loop."""
 
     select = tables.CheckBoxColumn(
         accessor="pk",
@@ -49,47 +47,6 @@ class CaseTable(BaseTable):
             "sla_due_at",
         )
         empty_text = "No cases match these filters."
-        row_attrs = {
-            "data-case": lambda record: record.pk,
-            "data-href": lambda record: record.get_absolute_url(),
-        }
-
-    def render_priority(self, record: Case) -> str:
-        return format_html(
-            '<span class="prio prio-{}">{}</span>', record.priority, record.get_priority_display()
-        )
-
-    def render_title(self, record: Case) -> str:
-        if record.is_restricted:
-            return format_html('{} <span class="tlp tlp-RED">RED</span>', record.title)
-        return record.title
-
-    def render_status(self, record: Case) -> str:
-        return format_html(
-            '<span class="case-status case-{}">{}</span>',
-            record.status,
-            record.get_status_display(),
-        )
-
-    def render_created_at(self, value) -> str:
-        return format_html(
-            '<time datetime="{}">{}</time>', value.isoformat(), timesince(value).split(",")[0]
-        )
-
-    def render_sla_due_at(self, record: Case) -> str:
-        if not record.is_open:
-            return "—"
-        late = record.sla_due_at < timezone.now()
-        when = (
-            timesince(record.sla_due_at) if late else timesince(timezone.now(), record.sla_due_at)
-        )
-        return format_html(
-            '<time class="{}" datetime="{}">{} {}</time>',
-            "sla-breached" if late else "",
-            record.sla_due_at.isoformat(),
-            when.split(",")[0],
-            "overdue" if late else "left",
-        )
 
 
 class PresortedData(TableListData):
