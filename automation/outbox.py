@@ -11,6 +11,7 @@ from their recorded steps (`automation.playbooks.runner`), so nothing is done tw
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -94,7 +95,9 @@ def kick(*, force: bool = False) -> bool:
         import django_rq
 
         queue = django_rq.get_queue("high")
-        if not force and not queue.connection.set(KICK_KEY, "1", nx=True, px=1000):
+        # The key stands for "a drain is queued and has not started yet": that drain will
+        # see this event. The drain deletes it when it starts (see `drain`).
+        if not force and not queue.connection.set(KICK_KEY, "1", nx=True, px=60_000):
             return True
         queue.enqueue(jobs.drain_automation, job_timeout=DRAIN_SECONDS * 3)
         return True
@@ -144,7 +147,10 @@ def drain(*, limit: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS) -> int:
     from automation.processing import process_event
 
     started, done = time.monotonic(), 0
+    _clear_kick()  # from now on, a commit queues a new drain (this one may have claimed)
     while events := claim(limit):
+        if len(events) == limit:
+            kick()  # more may wait: let an idle worker drain beside this one
         for event in events:
             _process_one(event, process_event)
         done += len(events)
@@ -152,6 +158,13 @@ def drain(*, limit: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS) -> int:
             kick(force=True)
             break
     return done
+
+
+def _clear_kick() -> None:
+    import django_rq
+
+    with contextlib.suppress(Exception):  # Redis down: the key expires by itself
+        django_rq.get_queue("high").connection.delete(KICK_KEY)
 
 
 def _process_one(event: AutomationEvent, process: Any) -> None:

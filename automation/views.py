@@ -12,6 +12,8 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from automation import outbox
@@ -97,7 +99,12 @@ def playbook_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         )
     outbox.forget_consumers()
     messages.success(request, f"{playbook.name} is {'on' if playbook.is_enabled else 'off'}.")
-    return redirect(request.POST.get("next") or "automation:playbook_list")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("automation:playbook_list")
+    return redirect(next_url)
 
 
 @require_POST
@@ -149,9 +156,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for step in run.steps:
         shown = dict(step)
         if "settings" in shown:
-            shown["settings"] = json.dumps(shown["settings"], indent=1, default=str)
+            shown["settings"] = json.dumps(
+                shown["settings"], indent=1, default=str, ensure_ascii=False
+            )
         if "output" in shown:
-            shown["output"] = json.dumps(shown["output"], indent=1, default=str)
+            shown["output"] = json.dumps(shown["output"], indent=1, default=str, ensure_ascii=False)
         steps.append(shown)
     return render(
         request,
@@ -219,8 +228,11 @@ def reenrich_indicator(request: HttpRequest, pk: int) -> HttpResponse:
 
     indicator = get_object_or_404(Indicator.objects.visible_to(request.user), pk=pk)
     record("indicator.reenrich_requested", indicator, actor=request.user)
-    transaction.on_commit(lambda: _enqueue_or_warn(request, enqueue_enrichment, [indicator.pk]))
-    messages.success(request, "Enrichment queued; refresh in a moment.")
+    transaction.on_commit(
+        lambda: _enqueue_or_warn(
+            request, enqueue_enrichment, [indicator.pk], "Enrichment queued; refresh in a moment."
+        )
+    )
     return redirect(indicator)
 
 
@@ -235,16 +247,18 @@ def reenrich_case(request: HttpRequest, pk: int) -> HttpResponse:
         Indicator.objects.filter(hits__case=case).distinct().values_list("pk", flat=True)[:200]
     )
     record("case.reenrich_requested", case, actor=request.user)
-    transaction.on_commit(lambda: _enqueue_or_warn(request, enqueue_enrichment, ids))
-    messages.success(request, f"Enrichment of {len(ids)} indicator(s) queued.")
+    done = f"Enrichment of {len(ids)} indicator(s) queued."
+    transaction.on_commit(lambda: _enqueue_or_warn(request, enqueue_enrichment, ids, done))
     return redirect(case)
 
 
-def _enqueue_or_warn(request: HttpRequest, enqueue, ids: list[int]) -> None:
+def _enqueue_or_warn(request: HttpRequest, enqueue, ids: list[int], done: str) -> None:
     try:
         enqueue(ids, force=True)
     except Exception:  # Redis down: say so rather than pretend
         messages.warning(request, "The job queue is unreachable; enrichment was not queued.")
+    else:
+        messages.success(request, done)
 
 
 @require_http_methods(["GET"])

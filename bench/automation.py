@@ -2,7 +2,7 @@
 enrichment and a 3-action playbook (set_priority, tag, a signed webhook to a local server).
 
 Usage: ``.venv/bin/python bench/automation.py [--cases 10000] [--workers 2] [--batch 100]
-[--paced-rate 100] [--paced-cases 3000] [--worker-class both] [--profile 1000]
+[--paced-rate 8] [--paced-cases 480] [--worker-class both] [--profile 1000]
 [--modes backlog,live,paced,profile] [--redis-db 3]``
 
 Uses its own database (`tdp_bench_auto` beside DATABASE_URL's, recreated each run) and Redis
@@ -27,7 +27,7 @@ Modes (each on cases of its own):
   2 workers) and the latency from a hit being written (`Hit.created_at`, the start of its
   scan's transaction) and from its commit to the playbook's first action
   (`PlaybookRun.first_action_at`), p50 and p95.
-- ``paced``: the same latencies at a steady ``--paced-rate`` cases/s (batches of 10).
+- ``paced``: the same latencies at a steady ``--paced-rate`` cases/s (ten scans a second).
 - ``profile``: ``--profile`` cases drained in this process (one drain, no RQ) with each phase
   timed and its SQL queries counted, to show where an event's time goes.
 
@@ -47,7 +47,7 @@ import threading
 import time
 import urllib.parse
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,14 +136,15 @@ class Workers:
         cpu = 0.0
         deadline = time.monotonic() + 15
         for process in self.processes:
-            while True:  # wait4: the rusage counts the forked work horses it reaped too
+            while process.returncode is None:  # wait4: its rusage counts the reaped work horses
                 pid, status, usage = os.wait4(process.pid, os.WNOHANG)
                 if pid:
                     process.returncode = os.waitstatus_to_exitcode(status)
                     cpu += usage.ru_utime + usage.ru_stime
                     break
                 if time.monotonic() > deadline:
-                    os.killpg(process.pid, signal.SIGKILL)
+                    with suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
                 time.sleep(0.05)
         self.processes = []
         return cpu
@@ -550,8 +551,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--paced-rate", type=float, default=100)
-    parser.add_argument("--paced-cases", type=int, default=3_000)
+    parser.add_argument("--paced-rate", type=float, default=8)  # below capacity: latency
+    parser.add_argument("--paced-cases", type=int, default=480)
     parser.add_argument("--worker-class", choices=["fork", "simple", "both"], default="both")
     parser.add_argument("--profile", type=int, default=1_000)
     parser.add_argument("--modes", default="backlog,live,paced,profile")

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from automation.models import Playbook
+from automation.playbooks.runner import describe
 from automation.playbooks.schema import validate_playbook
 from tdp.audit import diff, record, snapshot
 
@@ -39,6 +40,10 @@ def save_playbook(data: dict[str, Any], *, actor: Any) -> tuple[Playbook, bool]:
             setattr(playbook, name, value)
         playbook.save()
     changes = diff(before, snapshot(playbook, FIELDS))
+    if "actions" in changes:  # the trail shows actions as the pages do: secrets masked
+        old, new = changes["actions"]
+        masked = [[describe(a) for a in side or []] for side in (old, new)]
+        changes["actions"] = masked if masked[0] != masked[1] else ["•••", "•••"]
     if changes:
         record(
             "playbook.created" if created else "playbook.updated",

@@ -40,8 +40,12 @@ def _save(run: PlaybookRun, **fields: Any) -> None:
 
 
 def describe(action: dict[str, Any]) -> dict[str, Any]:
-    """An action's settings with secrets masked, for dry runs and run pages."""
-    return {k: ("•••" if k in SECRET_KEYS and v else v) for k, v in action.items()}
+    """An action's settings with secrets masked (the `secret`, and every header value: headers
+    carry credentials such as Authorization), for dry runs, pages and the audit trail."""
+    shown = {k: ("•••" if k in SECRET_KEYS and v else v) for k, v in action.items()}
+    if isinstance(shown.get("headers"), dict):
+        shown["headers"] = {name: "•••" for name in shown["headers"]}
+    return shown
 
 
 def run_playbook(
