@@ -24,7 +24,7 @@ from cases.models import Case, Disposition, ReasonCode, ReviewerPreference
 from detection.models import Hit
 from intel.models import IndicatorSource
 from tdp.audit import diff, entries_for, record, snapshot
-from tdp.roles import ANALYST, LEAD, has_role, role_required
+from tdp.roles import ANALYST, LEAD, role_required
 
 MAX_HITS = 500
 OTHER_CASES = 20
@@ -111,25 +111,43 @@ def _conflict(request: HttpRequest, exc: triage.Conflict) -> HttpResponse:
     return render(request, "cases/case_detail.html", context, status=409)
 
 
-def _act(request: HttpRequest, pk: int, action: Callable[[], Any], done: str) -> HttpResponse:
-    """Run one triage action and answer: back to the case, or the conflict page."""
+def _run(
+    request: HttpRequest, pk: int, form_class: type, action: Callable[[dict[str, Any]], Any]
+) -> tuple[Any, HttpResponse | None]:
+    """Validate the posted form and run one triage action on its data.
+
+    Returns (the action's result, None), or (None, the answer): back to the case with the
+    reason, or the conflict page (409) when the case changed since the analyst loaded it.
+    """
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Not saved: {form.errors.as_text()}")
+        return None, redirect("cases:case_detail", pk=pk)
     try:
-        action()
+        return action(form.cleaned_data), None
     except triage.Conflict as exc:
-        return _conflict(request, exc)
-    except triage.TriageError as exc:
-        messages.error(request, f"Not saved: {exc}.")
+        return None, _conflict(request, exc)
     except Case.DoesNotExist as exc:
         raise Http404("No such case.") from exc
+    except triage.TriageError as exc:
+        messages.error(request, f"Not saved: {exc}.")
     except PermissionDenied as exc:
         messages.error(request, str(exc))
-    else:
-        messages.success(request, done)
-    return redirect("cases:case_detail", pk=pk)
+    return None, redirect("cases:case_detail", pk=pk)
 
 
-def _form_error(request: HttpRequest, pk: int, form: Any) -> HttpResponse:
-    messages.error(request, f"Not saved: {form.errors.as_text()}")
+def _act(
+    request: HttpRequest,
+    pk: int,
+    form_class: type,
+    action: Callable[[dict[str, Any]], Any],
+    done: str,
+) -> HttpResponse:
+    """Run one triage action from a posted form and go back to the case."""
+    _, answer = _run(request, pk, form_class, action)
+    if answer is not None:
+        return answer
+    messages.success(request, done)
     return redirect("cases:case_detail", pk=pk)
 
 
@@ -137,12 +155,12 @@ def _form_error(request: HttpRequest, pk: int, form: Any) -> HttpResponse:
 @role_required(ANALYST)
 def case_claim(request: HttpRequest, pk: int) -> HttpResponse:
     """Take this case."""
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return _form_error(request, pk, form)
-    version = form.cleaned_data["version"]
     return _act(
-        request, pk, lambda: triage.claim(pk, user=request.user, version=version), "Case claimed."
+        request,
+        pk,
+        VersionForm,
+        lambda data: triage.claim(pk, user=request.user, version=data["version"]),
+        "Case claimed.",
     )
 
 
@@ -150,22 +168,11 @@ def case_claim(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(ANALYST)
 def case_label(request: HttpRequest, pk: int) -> HttpResponse:
     """Resolve the case with a label, then open the next case (or go back to the queue)."""
-    form = LabelForm(request.POST)
-    if not form.is_valid():
-        return _form_error(request, pk, form)
-    data = form.cleaned_data
-    try:
-        case = triage.label_case(pk, user=request.user, **data)
-    except triage.Conflict as exc:
-        return _conflict(request, exc)
-    except triage.TriageError as exc:
-        messages.error(request, f"Not saved: {exc}.")
-        return redirect("cases:case_detail", pk=pk)
-    except Case.DoesNotExist as exc:
-        raise Http404("No such case.") from exc
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-        return redirect("cases:case_detail", pk=pk)
+    case, answer = _run(
+        request, pk, LabelForm, lambda data: triage.label_case(pk, user=request.user, **data)
+    )
+    if answer is not None:
+        return answer
     messages.success(
         request, f"Case {case.pk} resolved as {case.get_disposition_display().lower()}."
     )
@@ -184,12 +191,12 @@ def hit_label(request: HttpRequest, pk: int, hit_pk: int) -> HttpResponse:
     """Label one hit of the case."""
     if not Hit.objects.filter(pk=hit_pk, case_id=pk).exists():
         raise Http404("No such hit in this case.")
-    form = LabelForm(request.POST)
-    if not form.is_valid():
-        return _form_error(request, pk, form)
-    data = form.cleaned_data
     return _act(
-        request, pk, lambda: triage.label_hit(hit_pk, user=request.user, **data), "Hit labelled."
+        request,
+        pk,
+        LabelForm,
+        lambda data: triage.label_hit(hit_pk, user=request.user, **data),
+        "Hit labelled.",
     )
 
 
@@ -197,14 +204,13 @@ def hit_label(request: HttpRequest, pk: int, hit_pk: int) -> HttpResponse:
 @role_required(ANALYST)
 def case_escalate(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the case to the leads."""
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return _form_error(request, pk, form)
-    data = form.cleaned_data
     return _act(
         request,
         pk,
-        lambda: triage.escalate(pk, user=request.user, note=data["note"], version=data["version"]),
+        VersionForm,
+        lambda data: triage.escalate(
+            pk, user=request.user, note=data["note"], version=data["version"]
+        ),
         "Case escalated to the leads.",
     )
 
@@ -213,14 +219,11 @@ def case_escalate(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(ANALYST)
 def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
     """Give the case to someone (or back to the queue)."""
-    form = AssignForm(request.POST)
-    if not form.is_valid():
-        return _form_error(request, pk, form)
-    data = form.cleaned_data
     return _act(
         request,
         pk,
-        lambda: triage.assign(
+        AssignForm,
+        lambda data: triage.assign(
             pk, user=request.user, assignee=data["assignee"], version=data["version"]
         ),
         "Assignment saved.",
@@ -231,14 +234,11 @@ def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(LEAD)
 def case_priority(request: HttpRequest, pk: int) -> HttpResponse:
     """Change the case's priority (leads)."""
-    form = PriorityForm(request.POST)
-    if not form.is_valid():
-        return _form_error(request, pk, form)
-    data = form.cleaned_data
     return _act(
         request,
         pk,
-        lambda: triage.set_priority(
+        PriorityForm,
+        lambda data: triage.set_priority(
             pk, user=request.user, priority=data["priority"], version=data["version"]
         ),
         "Priority saved.",
@@ -249,13 +249,11 @@ def case_priority(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(ANALYST)
 def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a comment."""
-    form = CommentForm(request.POST)
-    if not form.is_valid():
-        return _form_error(request, pk, form)
     return _act(
         request,
         pk,
-        lambda: triage.add_comment(pk, user=request.user, body=form.cleaned_data["body"]),
+        CommentForm,
+        lambda data: triage.add_comment(pk, user=request.user, body=data["body"]),
         "Comment added.",
     )
 
@@ -280,8 +278,3 @@ def reveal_preference(request: HttpRequest) -> HttpResponse:
     )
     back = request.POST.get("next", "")
     return redirect(back if back.startswith("/cases/") else "cases:queue")
-
-
-def can_lead(user: Any) -> bool:
-    """Leads see the lead-only controls on the case page."""
-    return has_role(user, LEAD)
