@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
@@ -44,6 +45,8 @@ MAX_ID_LENGTH = 200
 # --- Validation -------------------------------------------------------------------------------
 
 _LISTS_OF_STRINGS = ("urls", "hashtags")
+# `Kind.values` builds a new list on every access: ~25 us per event at 10,000 events a batch.
+_KINDS = frozenset(ContentEvent.Kind.values)
 
 
 def validate_event(obj: object) -> tuple[dict[str, Any] | None, str]:
@@ -61,7 +64,7 @@ def validate_event(obj: object) -> tuple[dict[str, Any] | None, str]:
     event["id"] = str(event_id)
     if len(event["id"]) > MAX_ID_LENGTH:
         return None, f"id is longer than {MAX_ID_LENGTH} characters"
-    if event.get("kind") not in ContentEvent.Kind.values:
+    if event.get("kind") not in _KINDS:
         return None, f"kind must be one of {', '.join(ContentEvent.Kind.values)}"
     raw_time = event.get("occurred_at")
     try:
@@ -293,11 +296,9 @@ def store_events(events: list[dict[str, Any]], *, received_at: datetime) -> dict
     today = received_at.date()
     ids = [event["id"] for event in events]
     oldest = today - timedelta(days=settings.TDP_EVENT_RETENTION_DAYS)
-    kept = dict(
-        ContentEvent.objects.filter(event_id__in=ids, received_day__gte=oldest)
-        .order_by("-received_day")
-        .values_list("event_id", "received_day")
-    )
+    with _binary_cursor() as cursor:
+        cursor.execute(_KEPT_EVENTS, [ids, oldest])
+        kept = dict(cursor.fetchall())
     new = [event for event in events if event["id"] not in kept]
     new.sort(key=lambda e: e["id"])  # one lock order for every worker
     columns = (
@@ -312,25 +313,39 @@ def store_events(events: list[dict[str, Any]], *, received_at: datetime) -> dict
     # One statement of arrays: the ORM's bulk_create spends longer building its VALUES list
     # than Postgres spends storing the rows. A concurrent scan may have stored some of these
     # since: the unique index skips them.
-    with connection.cursor() as cursor:
+    with _binary_cursor() as cursor:
         cursor.execute(_INSERT_EVENTS, [today, received_at, *columns])
     return {event_id: kept.get(event_id, today) for event_id in ids}
 
 
+def _binary_cursor() -> psycopg.Cursor[Any]:
+    """A cursor on Django's connection (same transaction) that binds its parameters on the
+    server in binary: Django's client-side binding quotes every element of a 10,000-long
+    array through a regex, which took longer than Postgres storing the rows."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+_KEPT_EVENTS = """
+SELECT event_id, received_day FROM detection_contentevent
+WHERE event_id = ANY(%b::varchar[]) AND received_day >= %b
+ORDER BY received_day DESC
+"""
+
 _INSERT_EVENTS = """
 INSERT INTO detection_contentevent (received_day, event_id, kind, occurred_at, author_id,
                                     author_handle, text, payload, received_at)
-SELECT %s::date, e.*, %s FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[],
-                                  %s::varchar[], %s::varchar[], %s::text[], %s::jsonb[]) AS e
+SELECT %b::date, e.*, %b FROM unnest(%b::varchar[], %b::varchar[], %b::timestamptz[],
+                                  %b::varchar[], %b::varchar[], %b::text[], %b::jsonb[]) AS e
 ON CONFLICT DO NOTHING
 """
 
 _INSERT_HITS = """
 INSERT INTO detection_hit (event_id, event_day, rule_id, indicator_id, field, value, start, "end",
                            author_id, occurred_at, mode, is_over_threshold, created_at)
-SELECT *, now() FROM unnest(%s::varchar[], %s::date[], %s::bigint[], %s::bigint[], %s::varchar[],
-                            %s::text[], %s::int[], %s::int[], %s::varchar[], %s::timestamptz[],
-                            %s::varchar[], %s::boolean[])
+SELECT *, now() FROM unnest(%b::varchar[], %b::date[], %b::bigint[], %b::bigint[], %b::varchar[],
+                            %b::text[], %b::int[], %b::int[], %b::varchar[], %b::timestamptz[],
+                            %b::varchar[], %b::boolean[])
 ORDER BY 1, 3, 4
 ON CONFLICT ON CONSTRAINT hit_event_rule_indicator_uniq DO NOTHING
 RETURNING id
@@ -374,7 +389,7 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, 
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    with connection.cursor() as cursor:
+    with _binary_cursor() as cursor:
         cursor.execute(_INSERT_HITS, columns)
         new_ids = [row[0] for row in cursor.fetchall()]
     if counted:
