@@ -13,6 +13,7 @@ failure is stored as the result's error (short, free of secrets) and retried aft
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,11 +81,11 @@ def _take_slot(enricher: Enricher) -> None:
     raise RateLimited(f"{enricher.name} rate limit reached", retry_after=wait)
 
 
-def _store(
+def _row(
     indicator: Indicator, provider: str, data: dict[str, Any], error: str, ttl: int
 ) -> Enrichment:
     now = timezone.now()
-    row = Enrichment(
+    return Enrichment(
         indicator=indicator,
         provider=provider,
         data=data,
@@ -92,14 +93,101 @@ def _store(
         fetched_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )
+
+
+def _store(rows: list[Enrichment]) -> None:
     # A real upsert: two workers enriching the same indicator cannot trip the unique constraint.
-    Enrichment.objects.bulk_create(
-        [row],
-        update_conflicts=True,
-        unique_fields=["indicator", "provider"],
-        update_fields=["data", "error", "fetched_at", "expires_at"],
-    )
-    return row
+    if rows:
+        Enrichment.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["indicator", "provider"],
+            update_fields=["data", "error", "fetched_at", "expires_at"],
+        )
+
+
+def _ask(enricher: Enricher, indicators: list[Indicator]) -> dict[int, dict[str, Any] | Exception]:
+    """What ``enricher`` says of each indicator: its data, or the exception it raised."""
+    if enricher.batchable and not enricher.rate_per_minute:
+        return enricher.enrich_many(indicators)
+    answers: dict[int, dict[str, Any] | Exception] = {}
+    for indicator in indicators:
+        try:
+            _take_slot(enricher)
+            answers[indicator.pk] = enricher.enrich(indicator.type, indicator.value)
+        except Exception as exc:
+            answers[indicator.pk] = exc
+    return answers
+
+
+class _Outcome:
+    """What one enrichment pass did: results per indicator, and what must be retried."""
+
+    def __init__(self) -> None:
+        self.results: dict[int, list[Enrichment]] = defaultdict(list)
+        self.deferred: dict[int, list[str]] = defaultdict(list)
+        self.waits: list[float] = []
+
+
+def _enrich_all(
+    indicators: list[Indicator], *, force: bool, requested_at: datetime | None
+) -> _Outcome:
+    """Run every applicable enricher on every indicator, each enricher once over the batch.
+
+    Reads the stored results in one query and writes the new ones in one upsert.
+    """
+    now = timezone.now()
+    outcome = _Outcome()
+    existing: dict[int, dict[str, Enrichment]] = defaultdict(dict)
+    for row in Enrichment.objects.filter(indicator__in=indicators):
+        existing[row.indicator_id][row.provider] = row
+    applicable = {type_: enrichers_for(type_) for type_ in {i.type for i in indicators}}
+    enrichers: dict[str, Enricher] = {}
+    pending: dict[str, list[Indicator]] = defaultdict(list)
+    for indicator in indicators:
+        for enricher in applicable[indicator.type]:
+            current = existing[indicator.pk].get(enricher.name)
+            if current is None or not _is_fresh(current, now, force, requested_at):
+                enrichers[enricher.name] = enricher
+                pending[enricher.name].append(indicator)
+    fresh: dict[tuple[int, str], Enrichment] = {}
+    for name, waiting in pending.items():
+        enricher = enrichers[name]
+        answers = _ask(enricher, waiting)
+        for indicator in waiting:
+            answer = answers.get(indicator.pk)
+            if isinstance(answer, TemporaryFailure):
+                logger.info("enricher %s deferred on indicator %s: %s", name, indicator.pk, answer)
+                outcome.deferred[indicator.pk].append(name)
+                wait = getattr(answer, "retry_after", None)
+                if wait:
+                    outcome.waits.append(wait)
+            elif isinstance(answer, Exception):
+                error = _error_text(answer)
+                logger.warning(
+                    "enricher %s failed on indicator %s: %s",
+                    name,
+                    indicator.pk,
+                    error,
+                    exc_info=(
+                        (type(answer), answer, answer.__traceback__)
+                        if not isinstance(answer, HttpEnricherError)
+                        else False
+                    ),
+                )
+                fresh[indicator.pk, name] = _row(indicator, name, {}, error, ERROR_TTL_SECONDS)
+            else:
+                data = answer if answer is not None else {}
+                fresh[indicator.pk, name] = _row(indicator, name, data, "", enricher.ttl_seconds)
+    _store(list(fresh.values()))
+    for indicator in indicators:
+        for enricher in applicable[indicator.type]:
+            row = fresh.get((indicator.pk, enricher.name)) or existing[indicator.pk].get(
+                enricher.name
+            )
+            if row is not None:
+                outcome.results[indicator.pk].append(row)
+    return outcome
 
 
 def enrich_indicator(
@@ -112,45 +200,12 @@ def enrich_indicator(
     ask again the providers that already answered. Returns the results, stored or kept. Raises
     `EnrichmentDeferred` after all providers ran if any could not answer now.
     """
-    now = timezone.now()
-    existing = {row.provider: row for row in Enrichment.objects.filter(indicator=indicator)}
-    results: list[Enrichment] = []
-    deferred: list[str] = []
-    waits: list[float] = []
-    for enricher in enrichers_for(indicator.type):
-        current = existing.get(enricher.name)
-        if current is not None and _is_fresh(current, now, force, requested_at):
-            results.append(current)
-            continue
-        try:
-            _take_slot(enricher)
-            data = enricher.enrich(indicator.type, indicator.value)
-        except TemporaryFailure as exc:
-            logger.info(
-                "enricher %s deferred on indicator %s: %s", enricher.name, indicator.pk, exc
-            )
-            deferred.append(enricher.name)
-            wait = getattr(exc, "retry_after", None)
-            if wait:
-                waits.append(wait)
-            if current is not None:
-                results.append(current)
-            continue
-        except Exception as exc:
-            error = _error_text(exc)
-            logger.warning(
-                "enricher %s failed on indicator %s: %s",
-                enricher.name,
-                indicator.pk,
-                error,
-                exc_info=not isinstance(exc, HttpEnricherError),
-            )
-            results.append(_store(indicator, enricher.name, {}, error, ERROR_TTL_SECONDS))
-            continue
-        results.append(_store(indicator, enricher.name, data, "", enricher.ttl_seconds))
-    if deferred:
-        raise EnrichmentDeferred(deferred, max(waits) if waits else None)
-    return results
+    outcome = _enrich_all([indicator], force=force, requested_at=requested_at)
+    if outcome.deferred:
+        raise EnrichmentDeferred(
+            outcome.deferred[indicator.pk], max(outcome.waits) if outcome.waits else None
+        )
+    return outcome.results[indicator.pk]
 
 
 def enrich_indicators(
@@ -158,26 +213,24 @@ def enrich_indicators(
 ) -> dict[str, int]:
     """Enrich each indicator of ``ids`` (missing ones are skipped); returns counts.
 
+    The whole set is one pass: each enricher is asked once over it (the built-in ones answer
+    for all indicators in a few queries) and the results are written in one upsert.
     Counts: `indicators` enriched, `results` held, `errors` among them, `deferred` indicators
     with a provider to retry. When `deferred` is not zero, `EnrichmentDeferred` (with `counts`)
     is raised after every indicator ran, so an RQ job retries with backoff.
     """
-    counts = {"indicators": 0, "results": 0, "errors": 0, "deferred": 0}
-    providers: list[str] = []
-    waits: list[float] = []
-    for indicator in Indicator.objects.filter(pk__in=list(ids)).order_by("pk"):
-        counts["indicators"] += 1
-        try:
-            results = enrich_indicator(indicator, force=force, requested_at=requested_at)
-        except EnrichmentDeferred as exc:
-            counts["deferred"] += 1
-            providers.extend(exc.providers)
-            waits.extend([exc.retry_after] if exc.retry_after else [])
-            results = list(Enrichment.objects.filter(indicator=indicator))
-        counts["results"] += len(results)
-        counts["errors"] += sum(1 for row in results if row.error)
-    if providers:
-        deferred = EnrichmentDeferred(providers, max(waits) if waits else None)
+    indicators = list(Indicator.objects.filter(pk__in=list(ids)).order_by("pk"))
+    outcome = _enrich_all(indicators, force=force, requested_at=requested_at)
+    held = [row for rows in outcome.results.values() for row in rows]
+    counts = {
+        "indicators": len(indicators),
+        "results": len(held),
+        "errors": sum(1 for row in held if row.error),
+        "deferred": len(outcome.deferred),
+    }
+    if outcome.deferred:
+        providers = [name for names in outcome.deferred.values() for name in names]
+        deferred = EnrichmentDeferred(providers, max(outcome.waits) if outcome.waits else None)
         deferred.counts = counts
         raise deferred
     return counts

@@ -142,22 +142,36 @@ def claim(limit: int = DRAIN_BATCH) -> list[AutomationEvent]:
 def drain(*, limit: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS) -> int:
     """Process pending events until none are left or ``seconds`` passed; returns how many.
 
-    When time runs out with events still waiting, a new drain job is queued.
+    Each claimed batch is processed set-wise (`automation.processing.process_events`); if that
+    fails, its events are processed one by one so only the bad one waits for a retry. When time
+    runs out with events still waiting, a new drain job is queued.
     """
-    from automation.processing import process_event
-
     started, done = time.monotonic(), 0
     _clear_kick()  # from now on, a commit queues a new drain (this one may have claimed)
     while events := claim(limit):
         if len(events) == limit:
             kick()  # more may wait: let an idle worker drain beside this one
-        for event in events:
-            _process_one(event, process_event)
+        _process_batch(events)
         done += len(events)
         if time.monotonic() - started > seconds:
             kick(force=True)
             break
     return done
+
+
+def _process_batch(events: list[AutomationEvent]) -> None:
+    from automation.processing import process_event, process_events
+
+    try:
+        process_events(events)
+    except Exception:
+        logger.warning("automation batch of %s failed; processing one by one", len(events))
+        for event in events:
+            _process_one(event, process_event)
+    else:
+        AutomationEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+            processed_at=timezone.now(), error=""
+        )
 
 
 def _clear_kick() -> None:

@@ -1,40 +1,63 @@
-"""Processing one automation event: enrich what it involves, then run the matching playbooks."""
+"""Processing automation events: enrich what they involve, then run the matching playbooks.
+
+Events are processed a claimed batch at a time (`process_events`): the contexts of the whole
+batch are read in a few queries, its indicators are enriched in one pass, and each playbook runs
+over all the events of its trigger at once (`automation.playbooks.runner.run_playbooks`).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 
 from automation.models import AutomationEvent, AutomationSettings, Trigger
-from automation.playbooks import playbooks_for, run_playbook
-from automation.playbooks.context import build_context
+from automation.playbooks import playbooks_for
+from automation.playbooks.context import build_contexts, refresh_enrichment
+from automation.playbooks.runner import run_playbooks
 
 logger = logging.getLogger(__name__)
+
+ENRICHED_TRIGGERS = (Trigger.CASE_CREATED, Trigger.INDICATOR_ADDED)
 
 
 def process_event(event: AutomationEvent) -> None:
     """Enrich (case opened, indicator added), then run each enabled playbook of the trigger."""
-    try:
-        ctx, obj = build_context(event)
-    except ObjectDoesNotExist:
-        logger.info("automation event %s: its %s is gone", event.pk, event.object_type)
-        return
-    if (
-        event.trigger in (Trigger.CASE_CREATED, Trigger.INDICATOR_ADDED)
-        and settings.TDP_ENRICH_ON_TRIGGER
-    ):
-        ids = [i["id"] for i in ctx.get("indicators") or []]
-        if ids and _enrich(ids):
-            ctx, obj = build_context(event)  # conditions may test the fresh enrichment
+    process_events([event])
+
+
+def process_events(events: list[AutomationEvent]) -> None:
+    """`process_event` for a batch, set-wise. Raises on the first unexpected error (the caller
+    then processes the events one by one, so one bad event does not hold back the others)."""
+    contexts = build_contexts(events)
+    for event in events:
+        if event.pk not in contexts:
+            logger.info("automation event %s: its %s is gone", event.pk, event.object_type)
+    if settings.TDP_ENRICH_ON_TRIGGER:
+        ids = sorted(
+            {
+                indicator["id"]
+                for event in events
+                if event.trigger in ENRICHED_TRIGGERS and event.pk in contexts
+                for indicator in contexts[event.pk][0].get("indicators") or []
+            }
+        )
+        if ids:
+            _enrich(ids)
+            refresh_enrichment(contexts)  # conditions and bodies see the fresh results
     if not AutomationSettings.load().playbooks_enabled:
         return
-    for playbook in playbooks_for(event.trigger):
-        run_playbook(playbook, event, ctx, obj)
+    by_trigger: dict[str, list[AutomationEvent]] = defaultdict(list)
+    for event in events:
+        if event.pk in contexts:
+            by_trigger[event.trigger].append(event)
+    for trigger, batch in by_trigger.items():
+        for playbook in playbooks_for(trigger):
+            run_playbooks(playbook, [(event, *contexts[event.pk]) for event in batch])
 
 
-def _enrich(ids: list[int]) -> bool:
+def _enrich(ids: list[int]) -> None:
     """Enrich now; what needs a retry (a provider down or rate-limited) goes to the low queue."""
     from automation.enrichers.base import TemporaryFailure
     from automation.enrichment import enrich_indicators
@@ -45,4 +68,3 @@ def _enrich(ids: list[int]) -> bool:
         from automation.jobs import enqueue_enrichment
 
         enqueue_enrichment(ids)
-    return True

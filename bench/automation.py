@@ -492,25 +492,24 @@ def run_profile(args: argparse.Namespace, server: Any) -> None:
         phases = Phases()
         wrapped = [
             (outbox, "claim", "claim (UPDATE … SKIP LOCKED + SELECT)"),
-            (automation.processing, "build_context", "build_context (case, indicators), x2"),
+            (automation.processing, "build_contexts", "contexts of the batch"),
+            (automation.processing, "refresh_enrichment", "contexts of the batch"),
             (automation.enrichment, "enrich_indicators", "enrichment (2 built-in enrichers)"),
             (automation.processing.AutomationSettings, "load", "kill switch + playbooks_for"),
             (automation.processing, "playbooks_for", "kill switch + playbooks_for"),
-            (runner.PlaybookRun.objects, "get_or_create", "run: get_or_create"),
+            (runner, "_get_or_create_runs", "runs: INSERT … ON CONFLICT + SELECT"),
             (runner, "evaluate", "run: conditions"),
-            (runner, "render", "run: render templates"),
-            (runner, "_save", "run: step saves (UPDATE per step change)"),
+            (runner, "_save_runs", "runs: step saves (one UPDATE per step of the batch)"),
             (actions, "do_set_priority", "action set_priority (lock, save, audit)"),
             (actions, "do_tag", "action tag (update, audit)"),
-            (actions, "do_webhook", "action webhook (sign, build)"),
-            (http, "request", "webhook HTTP round trip"),
+            (runner, "_send", "webhook step: render, sign, send (a thread pool)"),
         ]
         originals = [(target, name, getattr(target, name)) for target, name, _ in wrapped]
         for target, name, label in wrapped:
             phases.wrap(target, name, label)
         saved_actions = dict(runner.ACTIONS)
         for name in ("set_priority", "tag", "webhook"):
-            runner.ACTIONS[name] = getattr(actions, f"do_{name}")
+            runner.ACTIONS[name] = getattr(actions, f"do_{name}")  # the wrapped ones
         if mode == "profile_async":
             with connection.cursor() as cursor:
                 cursor.execute("SET synchronous_commit TO off")

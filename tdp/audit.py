@@ -64,8 +64,33 @@ def record(
     object_repr: str = "",
 ) -> AuditEntry:
     """Write one audit entry for `action` on `obj` by `actor` (None for the system/jobs)."""
+    entry = _entry(action, obj, actor, changes, note, object_repr)
+    entry.save()
+    return entry
+
+
+def record_many(
+    action: str,
+    changed: Iterable[tuple[models.Model, Mapping[str, Any]]],
+    *,
+    actor: Any = None,
+    note: str = "",
+) -> list[AuditEntry]:
+    """`record` for many objects changed the same way, in one INSERT: (object, changes) pairs."""
+    entries = [_entry(action, obj, actor, changes, note, "") for obj, changes in changed]
+    return AuditEntry.objects.bulk_create(entries)
+
+
+def _entry(
+    action: str,
+    obj: models.Model | None,
+    actor: Any,
+    changes: Mapping[str, Any] | None,
+    note: str,
+    object_repr: str,
+) -> AuditEntry:
     user = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEntry.objects.create(
+    return AuditEntry(
         user=user,
         user_name=user.get_username() if user else (str(actor) if actor else "system"),
         request_id=request_id_var.get(),

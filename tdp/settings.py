@@ -252,6 +252,8 @@ TDP_ENRICH_REVERSE_DNS = env_bool("TDP_ENRICH_REVERSE_DNS", False)
 TDP_ENRICH_DNS_TIMEOUT = env_int("TDP_ENRICH_DNS_TIMEOUT", 2)  # seconds per reverse lookup
 TDP_WEBHOOK_TIMEOUT = env_int("TDP_WEBHOOK_TIMEOUT", 10)  # seconds per attempt
 TDP_WEBHOOK_BACKOFF = float(env_str("TDP_WEBHOOK_BACKOFF", "1"))  # first retry pause, doubling
+# Outbound playbook steps (webhooks, takedowns, chat) of one drained batch sent at once, per worker.
+TDP_AUTOMATION_HTTP_CONCURRENCY = env_int("TDP_AUTOMATION_HTTP_CONCURRENCY", 16)
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tdp@localhost")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

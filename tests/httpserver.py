@@ -88,6 +88,8 @@ class Route:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when playbooks send concurrently.
+    request_queue_size = 128
     block_on_close = False
     routes: dict[str, Route]
     requests: list[RecordedRequest]

@@ -134,6 +134,14 @@ def _label(registered: str, suffix: str) -> str:
     return registered[: -len(suffix) - 1] if registered.endswith("." + suffix) else registered
 
 
+@lru_cache(maxsize=4096)
+def _brand_shape(brand: str) -> tuple[str, str, str]:
+    """(registered domain, Unicode label, skeleton) of a brand domain (brands repeat a lot)."""
+    registered, suffix, _, _ = split_host(brand)
+    label = to_unicode(_label(registered, suffix))
+    return registered, label, skeleton(label)
+
+
 def lookalikes(host: str, brands: list[str]) -> list[dict[str, str]]:
     """The brands ``host`` (ASCII, punycode) imitates, each with how: homoglyph, typo, combo or
     subdomain. A host under a brand's own registered domain imitates nothing of that brand."""
@@ -144,9 +152,7 @@ def lookalikes(host: str, brands: list[str]) -> list[dict[str, str]]:
     sub_labels = {skeleton(part) for part in to_unicode(subdomain).split(".") if part}
     found: dict[str, str] = {}
     for brand in brands:
-        brand_registered, brand_suffix, _, _ = split_host(brand)
-        brand_label = to_unicode(_label(brand_registered, brand_suffix))
-        brand_shape = skeleton(brand_label)
+        brand_registered, brand_label, brand_shape = _brand_shape(brand)
         if registered == brand_registered or len(brand_shape) < MIN_HOMOGLYPH_LENGTH:
             continue
         kind = None
@@ -214,10 +220,27 @@ class UrlAnatomy(Enricher):
     applies_to = frozenset({IndicatorType.URL, IndicatorType.DOMAIN})
     ttl_seconds = 7 * 86400
 
+    batchable = True
+
     def enrich(self, type_: str, value: str) -> dict[str, Any]:
         """The anatomy of a normalised URL or domain."""
+        return self._anatomy(type_, value, brand_domains())
+
+    def enrich_many(self, indicators: list[Any]) -> dict[int, dict[str, Any] | Exception]:
+        """The anatomy of each indicator, reading the brand list once for the batch."""
+        brands = brand_domains()
+        answers: dict[int, dict[str, Any] | Exception] = {}
+        for indicator in indicators:
+            try:
+                answers[indicator.pk] = self._anatomy(indicator.type, indicator.value, brands)
+            except Exception as exc:
+                answers[indicator.pk] = exc
+        return answers
+
+    @staticmethod
+    def _anatomy(type_: str, value: str, brands: list[str]) -> dict[str, Any]:
         host = url_host(value) if type_ == IndicatorType.URL else value
-        facts = host_anatomy(host.lower().rstrip("."), brand_domains())
+        facts = host_anatomy(host.lower().rstrip("."), brands)
         if type_ == IndicatorType.URL:
             facts.update(url_parts(value))
         return facts

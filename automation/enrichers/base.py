@@ -24,10 +24,22 @@ class Enricher:
     applies_to: ClassVar[frozenset[str]] = frozenset()
     ttl_seconds: ClassVar[int] = 86400
     rate_per_minute: ClassVar[int | None] = None
+    # True when `enrich_many` answers a batch cheaper than one `enrich` call per indicator.
+    batchable: ClassVar[bool] = False
 
     def enrich(self, type_: str, value: str) -> dict[str, Any]:
         """Facts about the indicator ``type_``/``value`` as a JSON-able dict."""
         raise NotImplementedError
+
+    def enrich_many(self, indicators: list[Any]) -> dict[int, dict[str, Any] | Exception]:
+        """{indicator id: its facts, or the exception `enrich` raised} for stored indicators."""
+        answers: dict[int, dict[str, Any] | Exception] = {}
+        for indicator in indicators:
+            try:
+                answers[indicator.pk] = self.enrich(indicator.type, indicator.value)
+            except Exception as exc:
+                answers[indicator.pk] = exc
+        return answers
 
 
 _registry: dict[str, Enricher] = {}

@@ -311,6 +311,67 @@ def do_notify(action: dict, target: Target) -> dict[str, Any]:
     )
 
 
+def set_priority_many(actions: list[dict], targets: list[Target]) -> list[Any]:
+    """`do_set_priority` for a batch of case targets: one lock, UPDATE and audit INSERT."""
+    from cases import triage
+
+    outputs: list[Any] = [None] * len(targets)
+    by_priority: dict[int, list[int]] = {}
+    for index, action in enumerate(actions):
+        try:
+            priority = int(str(action["priority"]).upper().removeprefix("P"))
+        except ValueError as exc:
+            outputs[index] = exc
+            continue
+        by_priority.setdefault(priority, []).append(index)
+    actor = targets[0].actor
+    for priority, indexes in by_priority.items():
+        try:
+            done = triage.set_priorities(
+                [targets[i].obj.pk for i in indexes], user=actor, priority=priority
+            )
+        except triage.TriageError as exc:
+            for i in indexes:
+                outputs[i] = exc
+            continue
+        for i in indexes:
+            result = done[targets[i].obj.pk]
+            if isinstance(result, Exception):
+                outputs[i] = result
+            else:
+                targets[i].obj = result
+                outputs[i] = {"priority": result.get_priority_display()}
+    return outputs
+
+
+def tag_many(actions: list[dict], targets: list[Target]) -> list[Any]:
+    """`do_tag` for a batch of case targets: one UPDATE per changed case, pipelined, and one
+    audit INSERT."""
+    from django.db import connection
+
+    from cases.models import Case
+    from tdp.audit import record_many
+
+    outputs: list[Any] = []
+    changed: list[tuple[Case, dict[str, Any]]] = []
+    for action, target in zip(actions, targets, strict=True):
+        case = target.obj
+        tags = {str(t).strip().lower() for t in action["tags"] if str(t).strip()}
+        before = list(case.tags)
+        case.tags = sorted({*case.tags, *tags})
+        if case.tags != before:
+            changed.append((case, {"tags": [before, case.tags]}))
+        outputs.append({"tags": case.tags})
+    if changed:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {Case._meta.db_table} SET tags = %s WHERE id = %s",  # noqa: S608
+                [(case.tags, case.pk) for case, _ in changed],
+            )
+        record_many("case.tagged", changed, actor=targets[0].actor)
+    return outputs
+
+
 ACTIONS = {
     "enrich": do_enrich,
     "set_priority": do_set_priority,
@@ -324,4 +385,11 @@ ACTIONS = {
     "webhook": do_webhook,
     "takedown": do_takedown,
     "notify": do_notify,
+}
+
+# Set-wise versions, used when every target of a batch step is a case: (rendered actions,
+# targets) -> one output or exception per target, in order.
+BATCH_ACTIONS = {
+    "set_priority": set_priority_many,
+    "tag": tag_many,
 }

@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.template import Context, Engine
 
 from automation.models import AutomationEvent, Enrichment, Trigger
@@ -22,6 +23,7 @@ from detection.models import Hit
 from intel.models import Indicator, IndicatorSource
 
 _ENGINE = Engine(autoescape=False, string_if_invalid="")
+MAX_CASE_INDICATORS = 200  # a case's context names at most this many indicators
 _SINGLE = re.compile(r"^\s*\{\{\s*([\w.]+)\s*\}\}\s*$")
 
 
@@ -33,11 +35,7 @@ def indicator_data(indicators: list[Indicator]) -> list[dict[str, Any]]:
         "indicator_id", "source__name"
     ):
         sources[indicator_id].append(name)
-    enrichment: dict[int, dict[str, Any]] = defaultdict(dict)
-    for indicator_id, provider, data in Enrichment.objects.filter(
-        indicator_id__in=ids, error=""
-    ).values_list("indicator_id", "provider", "data"):
-        enrichment[indicator_id][provider] = data
+    enrichment = enrichment_data(ids)
     return [
         {
             "id": i.pk,
@@ -54,8 +52,26 @@ def indicator_data(indicators: list[Indicator]) -> list[dict[str, Any]]:
     ]
 
 
-def case_data(case: Case) -> dict[str, Any]:
-    """A case as template/condition data."""
+def enrichment_data(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """{indicator id: {provider: data}} of the stored, error-free enrichment of ``ids``."""
+    found: dict[int, dict[str, Any]] = defaultdict(dict)
+    for indicator_id, provider, data in Enrichment.objects.filter(
+        indicator_id__in=ids, error=""
+    ).values_list("indicator_id", "provider", "data"):
+        found[indicator_id][provider] = data
+    return found
+
+
+def refresh_enrichment(contexts: dict[int, tuple[dict[str, Any], Any]]) -> None:
+    """Re-read the enrichment of every indicator in ``contexts`` (after enriching them)."""
+    dicts = [i for ctx, _ in contexts.values() for i in ctx.get("indicators") or []]
+    fresh = enrichment_data(sorted({i["id"] for i in dicts}))
+    for item in dicts:
+        item["enrichment"] = fresh[item["id"]]
+
+
+def case_data(case: Case, indicator_values: list[str] | None = None) -> dict[str, Any]:
+    """A case as template/condition data (``indicator_values`` when already known)."""
     return {
         "id": case.pk,
         "url": settings.TDP_SITE_URL + case.get_absolute_url(),
@@ -70,7 +86,9 @@ def case_data(case: Case) -> dict[str, Any]:
         "reason": case.reason,
         "assignee": case.assignee.get_username() if case.assignee else None,
         "tags": list(case.tags),
-        "indicator_values": case.indicator_values(),
+        "indicator_values": (
+            case.indicator_values() if indicator_values is None else indicator_values
+        ),
     }
 
 
@@ -79,44 +97,122 @@ def build_context(event: AutomationEvent) -> tuple[dict[str, Any], Any]:
 
     Raises the model's DoesNotExist when the object is gone (the event is then moot).
     """
-    trigger = event.trigger
-    if trigger in (Trigger.CASE_CREATED, Trigger.CASE_LABELLED):
-        case = Case.objects.select_related("rule", "assignee").get(pk=event.object_id)
-        indicators = list(Indicator.objects.filter(hits__case=case).distinct().order_by("pk")[:200])
-        ctx = {"case": case_data(case), "indicators": indicator_data(indicators)}
-        return ctx, case
-    if trigger == Trigger.HIT_CREATED:
-        hit = Hit.objects.select_related("rule", "indicator", "case", "case__rule").get(
-            pk=event.object_id
-        )
-        ctx = {
-            "hit": {
-                "id": hit.pk,
-                "event": hit.event_id,
-                "rule": hit.rule.name,
-                "field": hit.field,
-                "value": hit.value,
-                "author_id": hit.author_id,
-                "policy": hit.rule.policy_label,
-            },
-            "case": case_data(hit.case) if hit.case else None,
-            "indicators": indicator_data([hit.indicator]),
-        }
-        ctx["indicator"] = ctx["indicators"][0]
-        return ctx, hit.case or hit
-    if trigger == Trigger.INDICATOR_ADDED:
-        indicator = Indicator.objects.get(pk=event.object_id)
-        data = indicator_data([indicator])
-        return {"indicator": data[0], "indicators": data}, indicator
+    found = build_contexts([event])
+    if event.pk not in found:
+        raise _missing(event)
+    return found[event.pk]
+
+
+def _missing(event: AutomationEvent) -> ObjectDoesNotExist:
     from intel.models import FeedRun
 
-    run = FeedRun.objects.select_related("feed").get(pk=event.object_id)
-    ctx = {
-        "feed_run": {"id": run.pk, "error": run.error, "status": run.status},
-        "feed": {"id": run.feed_id, "name": run.feed.name},
-        "indicators": [],
+    model = {
+        Trigger.CASE_CREATED: Case,
+        Trigger.CASE_LABELLED: Case,
+        Trigger.HIT_CREATED: Hit,
+        Trigger.INDICATOR_ADDED: Indicator,
+    }.get(event.trigger, FeedRun)
+    return model.DoesNotExist(f"{event.object_type} {event.object_id} is gone")
+
+
+def build_contexts(
+    events: list[AutomationEvent],
+) -> dict[int, tuple[dict[str, Any], Any]]:
+    """{event id: (template context, object acted on)} for a batch, in a few queries in all.
+
+    Events whose object is gone are left out (they are moot). Indicators the batch shares are
+    one dict each, shared between the contexts that name them.
+    """
+    by_trigger: dict[str, list[AutomationEvent]] = defaultdict(list)
+    for event in events:
+        by_trigger[event.trigger].append(event)
+    indicators: dict[int, Indicator] = {}
+    partial: dict[int, tuple[dict[str, Any], Any, list[int]]] = {}
+
+    case_events = by_trigger[Trigger.CASE_CREATED] + by_trigger[Trigger.CASE_LABELLED]
+    if case_events:
+        cases = Case.objects.select_related("rule", "assignee").in_bulk(
+            {e.object_id for e in case_events}
+        )
+        per_case: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        rows = (
+            Hit.objects.filter(case_id__in=list(cases))
+            .values_list("case_id", "indicator_id", "indicator__value")
+            .distinct()
+            .order_by("case_id", "indicator_id")
+        )
+        for case_id, indicator_id, value in rows:
+            per_case[case_id].append((indicator_id, value))
+        wanted = {i for pairs in per_case.values() for i, _ in pairs[:MAX_CASE_INDICATORS]}
+        indicators.update(Indicator.objects.in_bulk(wanted - indicators.keys()))
+        for event in case_events:
+            case = cases.get(event.object_id)
+            if case is None:
+                continue
+            pairs = per_case[case.pk]
+            values = sorted({value for _, value in pairs})
+            ids = [i for i, _ in pairs[:MAX_CASE_INDICATORS]]
+            partial[event.pk] = ({"case": case_data(case, values)}, case, ids)
+
+    hit_events = by_trigger[Trigger.HIT_CREATED]
+    if hit_events:
+        hits = Hit.objects.select_related("rule", "indicator", "case", "case__rule").in_bulk(
+            {e.object_id for e in hit_events}
+        )
+        for event in hit_events:
+            hit = hits.get(event.object_id)
+            if hit is None:
+                continue
+            indicators[hit.indicator_id] = hit.indicator
+            ctx = {
+                "hit": {
+                    "id": hit.pk,
+                    "event": hit.event_id,
+                    "rule": hit.rule.name,
+                    "field": hit.field,
+                    "value": hit.value,
+                    "author_id": hit.author_id,
+                    "policy": hit.rule.policy_label,
+                },
+                "case": case_data(hit.case) if hit.case else None,
+            }
+            partial[event.pk] = (ctx, hit.case or hit, [hit.indicator_id])
+
+    indicator_events = by_trigger[Trigger.INDICATOR_ADDED]
+    if indicator_events:
+        found = Indicator.objects.in_bulk({e.object_id for e in indicator_events})
+        indicators.update(found)
+        for event in indicator_events:
+            if event.object_id in found:
+                partial[event.pk] = ({}, found[event.object_id], [event.object_id])
+
+    run_events = by_trigger[Trigger.FEED_RUN_FAILED]
+    if run_events:
+        from intel.models import FeedRun
+
+        runs = FeedRun.objects.select_related("feed").in_bulk({e.object_id for e in run_events})
+        for event in run_events:
+            run = runs.get(event.object_id)
+            if run is not None:
+                ctx = {
+                    "feed_run": {"id": run.pk, "error": run.error, "status": run.status},
+                    "feed": {"id": run.feed_id, "name": run.feed.name},
+                }
+                partial[event.pk] = (ctx, run, [])
+
+    data = {
+        item["id"]: item for item in indicator_data(sorted(indicators.values(), key=lambda i: i.pk))
     }
-    return ctx, run
+    contexts: dict[int, tuple[dict[str, Any], Any]] = {}
+    for event in events:
+        if event.pk not in partial:
+            continue
+        ctx, obj, ids = partial[event.pk]
+        ctx["indicators"] = [data[i] for i in ids if i in data]
+        if event.trigger in (Trigger.HIT_CREATED, Trigger.INDICATOR_ADDED) and ctx["indicators"]:
+            ctx["indicator"] = ctx["indicators"][0]
+        contexts[event.pk] = (ctx, obj)
+    return contexts
 
 
 def lookup(ctx: dict[str, Any], path: str) -> Any:

@@ -9,16 +9,22 @@ so a webhook receiver can drop the repeat. Dry runs record what each step would 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.utils import timezone
 
 from automation import ratelimit
 from automation.models import AutomationEvent, Playbook, PlaybookRun
-from automation.playbooks.actions import ACTIONS, ActionError, Target
+from automation.playbooks.actions import ACTIONS, BATCH_ACTIONS, ActionError, Target
 from automation.playbooks.conditions import evaluate
 from automation.playbooks.context import render
 
@@ -52,76 +58,240 @@ def run_playbook(
     playbook: Playbook, event: AutomationEvent, ctx: dict[str, Any], obj: Any
 ) -> PlaybookRun:
     """Run (or resume) ``playbook`` for ``event``; returns its run record."""
-    key = idempotency_key(event)
-    run, _ = PlaybookRun.objects.get_or_create(
-        playbook=playbook,
-        idempotency_key=key,
-        defaults={
-            "event": event,
-            "trigger": event.trigger,
-            "object_type": event.object_type,
-            "object_id": event.object_id,
-            "dry_run": playbook.dry_run,
-        },
-    )
-    if run.status != PlaybookRun.Status.RUNNING:
-        return run
-    ok, matched = evaluate(playbook.conditions, ctx)
-    if not ok:
-        _save(run, matched=matched, status=PlaybookRun.Status.SKIPPED, finished_at=timezone.now())
-        return run
-    run.matched = matched
-    steps: list[dict[str, Any]] = list(run.steps)
-    run.steps = steps
-    target = Target(obj, ctx, actor=f"playbook:{playbook.name}", idempotency_key="")
+    return run_playbooks(playbook, [(event, ctx, obj)])[0]
+
+
+def run_playbooks(
+    playbook: Playbook, items: list[tuple[AutomationEvent, dict[str, Any], Any]]
+) -> list[PlaybookRun]:
+    """Run (or resume) ``playbook`` for each (event, context, object); returns their runs.
+
+    The batch moves step by step: step N of every run, then step N+1. A database-only action
+    and its `done` commit together for the whole batch (nothing half-done survives a crash);
+    an outbound one (webhook, takedown, notify) is marked `started` and committed first, then
+    sent for every run at once through a thread pool.
+    """
+    runs = _get_or_create_runs(playbook, items)
+    going: list[_Going] = []
+    settle: list[PlaybookRun] = []
+    for (event, ctx, obj), run in zip(items, runs, strict=True):
+        if run.status != PlaybookRun.Status.RUNNING:
+            continue
+        ok, matched = evaluate(playbook.conditions, ctx)
+        run.matched = matched
+        if not ok:
+            run.status, run.finished_at = PlaybookRun.Status.SKIPPED, timezone.now()
+            settle.append(run)
+            continue
+        run.steps = list(run.steps)
+        target = Target(obj, ctx, actor=f"playbook:{playbook.name}", idempotency_key="")
+        going.append(_Going(run, target, idempotency_key(event)))
+    _save_runs(settle)
     for index, action in enumerate(playbook.actions):
-        if index >= len(steps):
-            steps.append({"index": index, "type": action["type"]})
-        step = steps[index]
-        if step.get("status") in FINISHED_STEP:
-            continue
-        target.idempotency_key = f"{key}:{playbook.pk}:{index}"
-        if run.dry_run:
-            step.update(status="would_run", settings=render(describe(action), ctx))
-            continue
-        limit = action.get("rate_per_minute")
-        if limit and not ratelimit.allow(f"playbook:{playbook.pk}:{index}", limit):
-            step.update(status="rate_limited", error=f"over {limit} per minute; not done")
-            _save(run)
-            continue
-        step.update(status="started", started_at=timezone.now().isoformat())
-        _save(run, matched=matched)
+        todo = []
+        for item in going:
+            steps = item.run.steps
+            if index >= len(steps):
+                steps.append({"index": index, "type": action["type"]})
+            if steps[index].get("status") in FINISHED_STEP:
+                continue
+            item.target.idempotency_key = f"{item.key}:{playbook.pk}:{index}"
+            if item.run.dry_run:
+                steps[index].update(status="would_run", settings=render(describe(action), item.ctx))
+                continue
+            limit = action.get("rate_per_minute")
+            if limit and not ratelimit.allow(f"playbook:{playbook.pk}:{index}", limit):
+                steps[index].update(
+                    status="rate_limited", error=f"over {limit} per minute; not done"
+                )
+                continue
+            todo.append(item)
+        if action["type"] in OUTBOUND:
+            _send(playbook, index, action, todo)
+        else:
+            with transaction.atomic():
+                if action["type"] in BATCH_ACTIONS and _all_cases(todo):
+                    _act_many(playbook, index, action, todo)
+                else:
+                    for item in todo:
+                        _act(playbook, index, action, item)
+                _save_runs([item.run for item in going])
+        going = [item for item in going if item.run.status == PlaybookRun.Status.RUNNING]
+    for item in going:
+        item.run.status = (
+            PlaybookRun.Status.DRY_RUN if item.run.dry_run else PlaybookRun.Status.SUCCESS
+        )
+        item.run.finished_at, item.run.error = timezone.now(), ""
+    _save_runs([item.run for item in going])
+    return runs
+
+
+# Actions that talk to the outside world: marked `started` (committed) before they act, so a
+# repeat after a crash is known to be one and carries the same idempotency key.
+OUTBOUND = {"webhook", "takedown", "notify"}
+FAILURES = (ActionError, PermissionDenied, ValueError, ObjectDoesNotExist)
+
+
+@dataclass
+class _Going:
+    """A run in progress within a batch, with what its actions act on."""
+
+    run: PlaybookRun
+    target: Target
+    key: str
+
+    @property
+    def ctx(self) -> dict[str, Any]:
+        return self.target.ctx
+
+
+def _get_or_create_runs(
+    playbook: Playbook, items: list[tuple[AutomationEvent, dict[str, Any], Any]]
+) -> list[PlaybookRun]:
+    """One run per item, the existing one when the playbook already ran for its trigger."""
+    fresh = [
+        PlaybookRun(
+            playbook=playbook,
+            idempotency_key=idempotency_key(event),
+            event=event,
+            trigger=event.trigger,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            dry_run=playbook.dry_run,
+        )
+        for event, _, _ in items
+    ]
+    PlaybookRun.objects.bulk_create(fresh, ignore_conflicts=True)
+    found = {
+        run.idempotency_key: run
+        for run in PlaybookRun.objects.filter(
+            playbook=playbook, idempotency_key__in=[run.idempotency_key for run in fresh]
+        )
+    }
+    return [found[run.idempotency_key] for run in fresh]
+
+
+def _save_runs(runs: list[PlaybookRun]) -> None:
+    """Write the runs' progress: one UPDATE each, pipelined (far cheaper than `bulk_update`'s
+    CASE per field over JSON columns)."""
+    if not runs:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE automation_playbookrun SET steps = %s::jsonb, status = %s, "
+            "matched = %s::jsonb, error = %s, finished_at = %s, first_action_at = %s "
+            "WHERE id = %s",
+            [
+                (
+                    json.dumps(run.steps, cls=DjangoJSONEncoder),
+                    run.status,
+                    json.dumps(run.matched, cls=DjangoJSONEncoder),
+                    run.error,
+                    run.finished_at,
+                    run.first_action_at,
+                    run.pk,
+                )
+                for run in runs
+            ],
+        )
+
+
+def _act(playbook: Playbook, index: int, action: dict[str, Any], item: _Going) -> None:
+    """Do one database-only step of one run (in the batch's transaction, in a savepoint)."""
+    started = time.perf_counter()
+    item.run.steps[index].update(started_at=timezone.now().isoformat())
+    try:
+        with transaction.atomic():
+            output = ACTIONS[action["type"]](render(action, item.ctx), item.target)
+    except FAILURES as exc:
+        _fail(playbook, index, item, exc, started)
+    else:
+        _done(item, index, output, started)
+
+
+def _all_cases(items: list[_Going]) -> bool:
+    from cases.models import Case
+
+    return bool(items) and all(isinstance(item.target.obj, Case) for item in items)
+
+
+def _act_many(playbook: Playbook, index: int, action: dict[str, Any], todo: list[_Going]) -> None:
+    """One database-only step for the whole batch through its set-wise version."""
+    started = time.perf_counter()
+    now = timezone.now().isoformat()
+    for item in todo:
+        item.run.steps[index].update(started_at=now)
+    rendered = [render(action, item.ctx) for item in todo]
+    with transaction.atomic():
+        outputs = BATCH_ACTIONS[action["type"]](rendered, [item.target for item in todo])
+    for item, output in zip(todo, outputs, strict=True):
+        item.run.steps[index]["batch_size"] = len(todo)  # the duration is the whole batch's
+        if isinstance(output, FAILURES):
+            _fail(playbook, index, item, output, started)
+        elif isinstance(output, Exception):
+            raise output
+        else:
+            _done(item, index, output, started)
+
+
+def _send(playbook: Playbook, index: int, action: dict[str, Any], todo: list[_Going]) -> None:
+    """Do one outbound step for every run of ``todo``: mark started, send in parallel, record."""
+    if not todo:
+        return
+    now = timezone.now().isoformat()
+    for item in todo:
+        item.run.steps[index].update(status="started", started_at=now)
+    _save_runs([item.run for item in todo])  # committed before anything leaves
+
+    def call(item: _Going) -> tuple[_Going, Any, float]:
         started = time.perf_counter()
         try:
-            output = ACTIONS[action["type"]](render(action, ctx), target)
-        except (ActionError, PermissionDenied, ValueError, ObjectDoesNotExist) as exc:
-            step.update(
-                status="failed",
-                error=str(exc)[:1000],
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
-            for later in playbook.actions[index + 1 :]:
-                steps.append({"index": len(steps), "type": later["type"], "status": "not_run"})
-            _save(
-                run,
-                status=PlaybookRun.Status.FAILED,
-                error=str(exc)[:1000],
-                finished_at=timezone.now(),
-            )
-            logger.info("playbook %s run %s failed at step %s: %s", playbook.pk, run.pk, index, exc)
-            return run
-        step.update(
-            status="done",
-            output=output,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        fields: dict[str, Any] = {}
-        if run.first_action_at is None:
-            fields["first_action_at"] = timezone.now()
-        _save(run, **fields)
-    status = PlaybookRun.Status.DRY_RUN if run.dry_run else PlaybookRun.Status.SUCCESS
-    _save(run, matched=matched, status=status, finished_at=timezone.now(), error="")
-    return run
+            return item, ACTIONS[action["type"]](render(action, item.ctx), item.target), started
+        except Exception as exc:
+            return item, exc, started
+
+    unexpected: Exception | None = None
+    workers = max(1, min(settings.TDP_AUTOMATION_HTTP_CONCURRENCY, len(todo)))
+    if workers == 1:
+        outcomes = [call(item) for item in todo]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="playbook") as pool:
+            outcomes = list(pool.map(call, todo))
+    for item, output, started in outcomes:
+        if isinstance(output, FAILURES):
+            _fail(playbook, index, item, output, started)
+        elif isinstance(output, Exception):
+            unexpected = unexpected or output  # stays `started`: the event is retried
+        else:
+            _done(item, index, output, started)
+    _save_runs([item.run for item in todo])
+    if unexpected is not None:
+        raise unexpected
+
+
+def _done(item: _Going, index: int, output: Any, started: float) -> None:
+    item.run.steps[index].update(
+        status="done", output=output, duration_ms=round((time.perf_counter() - started) * 1000, 1)
+    )
+    if item.run.first_action_at is None:
+        item.run.first_action_at = timezone.now()
+
+
+def _fail(playbook: Playbook, index: int, item: _Going, exc: Exception, started: float) -> None:
+    run = item.run
+    run.steps[index].update(
+        status="failed",
+        error=str(exc)[:1000],
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    for later in playbook.actions[index + 1 :]:
+        run.steps.append({"index": len(run.steps), "type": later["type"], "status": "not_run"})
+    run.status, run.error, run.finished_at = (
+        PlaybookRun.Status.FAILED,
+        str(exc)[:1000],
+        timezone.now(),
+    )
+    logger.info("playbook %s run %s failed at step %s: %s", playbook.pk, run.pk, index, exc)
 
 
 def retry_run(run: PlaybookRun) -> PlaybookRun:
