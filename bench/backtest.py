@@ -1,7 +1,7 @@
 """Benchmark a back-test: one rule replayed over 1,000,000 stored content events.
 
 Usage: ``.venv/bin/python bench/backtest.py [--events 1000000] [--indicators 1000000]
-[--days 14] [--keep] [--skip-load] [--seed 7]``
+[--days 14] [--keep] [--skip-load] [--load-only] [--seed 7]``
 
 Uses its own database (`tdp_bench_backtest` beside DATABASE_URL's, recreated each run unless
 ``--skip-load`` reuses the last one). Loads, untimed:
@@ -21,6 +21,9 @@ Then times ``manage.py backtest --rule "Known-bad intel" --days N`` as a subproc
 start-up included; target ≤ 60 s), once with the default workers and once with one, checks the
 last line's counts (every planted event must be a would-be hit) and that no detection, cases,
 automation or audit row was written. Numbers vary with the machine and its load; run it alone.
+``--load-only`` loads and keeps the database without timing anything, so the (untimed) load
+can run while another benchmark holds the machine and the timed runs follow with
+``--skip-load``.
 """
 
 from __future__ import annotations
@@ -309,6 +312,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-load", action="store_true", help="Reuse the last run's data.")
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument("--load-only", action="store_true", help="Load, keep, time nothing.")
     args = parser.parse_args()
     env = prepare_environment(recreate=not args.skip_load)
 
@@ -331,6 +335,8 @@ def main() -> None:
         (ROOT / "var" / "bench_backtest.json").write_text(
             json.dumps({"planted": planted_count, "labelled": labelled}), encoding="utf-8"
         )
+    if args.load_only:
+        return
     facts = json.loads((ROOT / "var" / "bench_backtest.json").read_text(encoding="utf-8"))
     with connection.cursor() as cursor:
         cursor.execute(

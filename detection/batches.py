@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from detection.memory import gc_paused
 from detection.models import ScanBatch
 from detection.scan import scan_events, validate_event
 from tdp import audit
@@ -109,7 +110,13 @@ def run_batch(batch_id: Any) -> ScanBatch | None:
     if not claimed:
         logger.info("scan batch %s is gone, running or done", batch_id)
         return None
-    batch = ScanBatch.objects.get(pk=batch_id)
+    with gc_paused():  # decoding and scanning 10,000 events: see detection.memory
+        batch = ScanBatch.objects.get(pk=batch_id)
+        return _scan_batch(batch)
+
+
+def _scan_batch(batch: ScanBatch) -> ScanBatch:
+    batch_id = batch.pk
     try:
         result = scan_events(batch.pending_events, dry_run=False)
     except Exception as exc:

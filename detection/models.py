@@ -66,10 +66,9 @@ class ContentEvent(models.Model):
                 violation_error_message="This event is already stored for this day.",
             )
         ]
-        indexes = [
-            models.Index(fields=["event_id"], name="contentevent_event_id"),
-            models.Index(fields=["author_id", "occurred_at"], name="contentevent_author_time"),
-        ]
+        # No index on the author: no query reads events by author, and every scan pays for
+        # each index on every event it stores (migration 0006 dropped one).
+        indexes = [models.Index(fields=["event_id"], name="contentevent_event_id")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_id}"

@@ -33,6 +33,7 @@ from automation.models import Trigger
 from automation.outbox import emit_many
 from cases.grouping import group_hits
 from detection.matching import IndicatorRef, Match, Matcher
+from detection.memory import gc_paused
 from detection.models import ContentEvent, Rule
 from detection.retention import ensure_partition
 from detection.thresholds import apply_thresholds, lock_authors
@@ -250,6 +251,13 @@ def scan_events(
     written otherwise). Rejected events are reported by position in ``events``; an id seen
     twice in the batch is scanned once.
     """
+    with gc_paused():
+        return _scan_events(events, dry_run=dry_run, matcher=matcher, now=now)
+
+
+def _scan_events(
+    events: Iterable[object], *, dry_run: bool, matcher: Matcher | None, now: datetime | None
+) -> ScanResult:
     result = ScanResult()
     valid: dict[str, dict[str, Any]] = {}
     for index, obj in enumerate(events):
