@@ -87,42 +87,23 @@ def run_playbooks(
         target = Target(obj, ctx, actor=f"playbook:{playbook.name}", idempotency_key="")
         going.append(_Going(run, target, idempotency_key(event)))
     _save_runs(settle)
-    for index, action in enumerate(playbook.actions):
-        todo = []
-        for item in going:
-            steps = item.run.steps
-            if index >= len(steps):
-                steps.append({"index": index, "type": action["type"]})
-            if steps[index].get("status") in FINISHED_STEP:
-                continue
-            item.target.idempotency_key = f"{item.key}:{playbook.pk}:{index}"
-            if item.run.dry_run:
-                steps[index].update(status="would_run", settings=render(describe(action), item.ctx))
-                continue
-            limit = action.get("rate_per_minute")
-            if limit and not ratelimit.allow(f"playbook:{playbook.pk}:{index}", limit):
-                steps[index].update(
-                    status="rate_limited", error=f"over {limit} per minute; not done"
-                )
-                continue
-            todo.append(item)
-        if action["type"] in OUTBOUND:
-            _send(playbook, index, action, todo)
-        else:
-            with transaction.atomic():
-                if action["type"] in BATCH_ACTIONS and _all_cases(todo):
-                    _act_many(playbook, index, action, todo)
-                else:
-                    for item in todo:
-                        _act(playbook, index, action, item)
-                _save_runs([item.run for item in going])
-        going = [item for item in going if item.run.status == PlaybookRun.Status.RUNNING]
-    for item in going:
-        item.run.status = (
-            PlaybookRun.Status.DRY_RUN if item.run.dry_run else PlaybookRun.Status.SUCCESS
-        )
-        item.run.finished_at, item.run.error = timezone.now(), ""
-    _save_runs([item.run for item in going])
+    actions, index = playbook.actions, 0
+    while index < len(actions) and going:
+        touched = [item.run for item in going]
+        if actions[index]["type"] in OUTBOUND:
+            unexpected = _send(playbook, index, actions[index], _due(playbook, index, going))
+            index += 1
+            going = _running(going, finished=index == len(actions) and unexpected is None)
+            _save_runs(touched)
+            if unexpected is not None:
+                raise unexpected
+            continue
+        with transaction.atomic():  # consecutive database-only steps commit with their `done`
+            while index < len(actions) and actions[index]["type"] not in OUTBOUND:
+                _act_all(playbook, index, actions[index], _due(playbook, index, going))
+                index += 1
+                going = _running(going, finished=index == len(actions))
+            _save_runs(touched)
     return runs
 
 
@@ -209,6 +190,49 @@ def _act(playbook: Playbook, index: int, action: dict[str, Any], item: _Going) -
         _done(item, index, output, started)
 
 
+def _due(playbook: Playbook, index: int, going: list[_Going]) -> list[_Going]:
+    """The runs that must do step ``index`` now; the others' step is recorded as finished
+    already, would-run (dry runs) or rate-limited."""
+    action = playbook.actions[index]
+    todo = []
+    for item in going:
+        steps = item.run.steps
+        if index >= len(steps):
+            steps.append({"index": index, "type": action["type"]})
+        if steps[index].get("status") in FINISHED_STEP:
+            continue
+        item.target.idempotency_key = f"{item.key}:{playbook.pk}:{index}"
+        if item.run.dry_run:
+            steps[index].update(status="would_run", settings=render(describe(action), item.ctx))
+            continue
+        limit = action.get("rate_per_minute")
+        if limit and not ratelimit.allow(f"playbook:{playbook.pk}:{index}", limit):
+            steps[index].update(status="rate_limited", error=f"over {limit} per minute; not done")
+            continue
+        todo.append(item)
+    return todo
+
+
+def _running(going: list[_Going], *, finished: bool) -> list[_Going]:
+    """The runs still going; when the last step is behind them, they are marked finished."""
+    going = [item for item in going if item.run.status == PlaybookRun.Status.RUNNING]
+    if finished:
+        for item in going:
+            run = item.run
+            run.status = PlaybookRun.Status.DRY_RUN if run.dry_run else PlaybookRun.Status.SUCCESS
+            run.finished_at, run.error = timezone.now(), ""
+    return going
+
+
+def _act_all(playbook: Playbook, index: int, action: dict[str, Any], todo: list[_Going]) -> None:
+    """One database-only step for ``todo``: set-wise when the action has a batch version."""
+    if action["type"] in BATCH_ACTIONS and _all_cases(todo):
+        _act_many(playbook, index, action, todo)
+    else:
+        for item in todo:
+            _act(playbook, index, action, item)
+
+
 def _all_cases(items: list[_Going]) -> bool:
     from cases.models import Case
 
@@ -234,10 +258,14 @@ def _act_many(playbook: Playbook, index: int, action: dict[str, Any], todo: list
             _done(item, index, output, started)
 
 
-def _send(playbook: Playbook, index: int, action: dict[str, Any], todo: list[_Going]) -> None:
-    """Do one outbound step for every run of ``todo``: mark started, send in parallel, record."""
+def _send(
+    playbook: Playbook, index: int, action: dict[str, Any], todo: list[_Going]
+) -> Exception | None:
+    """Do one outbound step for every run of ``todo``: mark started (committed), send in
+    parallel, record the outcomes (the caller saves them). Returns an unexpected error to
+    raise once they are saved."""
     if not todo:
-        return
+        return None
     now = timezone.now().isoformat()
     for item in todo:
         item.run.steps[index].update(status="started", started_at=now)
@@ -264,9 +292,7 @@ def _send(playbook: Playbook, index: int, action: dict[str, Any], todo: list[_Go
             unexpected = unexpected or output  # stays `started`: the event is retried
         else:
             _done(item, index, output, started)
-    _save_runs([item.run for item in todo])
-    if unexpected is not None:
-        raise unexpected
+    return unexpected
 
 
 def _done(item: _Going, index: int, output: Any, started: float) -> None:
