@@ -6,12 +6,17 @@ counted from the hits, and each label written since is counted by its difference
 the rollups counted (`CountedLabel`). So a label given a moment ago counts at once, and a read
 costs what changed since the refresh, not the size of the tables.
 
+Indicator rows (a million indicators: only the top `limit` are returned) read a window's
+sorted totals when the range's whole days are exactly a window; any other range sums
+indicator days, either all of the range's (a short range) or only those of the indicators
+that can reach the top, bounded by the shortest window covering the range (`_range_top`).
+
 `since` (inclusive) and `until` (exclusive) select hits by creation time; the labels counted
 are those of these hits, whenever they were given. Precision is TP / (TP + FP), None without
 such labels; the false-positive rate is FP / labelled (all dispositions), None without labels.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +28,7 @@ from django.db.models.expressions import RawSQL
 
 from detection.models import Rule
 from intel.models import Feed, Indicator
-from metrics.models import IndicatorDay, IndicatorWindow, RollupRun, RuleDay, SourceDay
+from metrics.models import HitDay, IndicatorWindow, RollupRun, RuleDay, SourceDay
 from metrics.rollups import COMMIT_MARGIN, last_run
 from metrics.rollups.detection import day_spans, midnight
 from metrics.rollups.hits import (
@@ -33,12 +38,19 @@ from metrics.rollups.hits import (
     label_delta_sql,
     live_counts,
 )
+from tdp.roles import is_cleared
 
 BY_CHOICES = ("rule", "indicator", "feed", "policy")
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 _FAMILY = {"rule": "rule", "policy": "rule", "feed": "source", "indicator": "indicator"}
 _SUMS = {name: Sum(name) for name in COUNT_COLUMNS}
+# Indicator ranges that are no window: below this many indicator-day rows (the hits of the
+# range's whole days bound them) the range is summed whole; above, the window-bounded read is
+# tried, unless it leaves more candidates than rows / CANDIDATE_COST (summing one candidate's
+# days costs about as much as summing that many rows whole).
+DIRECT_ROWS = 40_000
+CANDIDATE_COST = 3
 
 
 @dataclass
@@ -91,8 +103,9 @@ class ReadPlan:
     watermark: int
     first_day: date | None  # first whole day from the rollups (None: from the first)
     last_day: date | None  # last whole day, inclusive (None: to the last)
-    spans: list[HitSpan] = field(default_factory=list)  # the hits counted live
+    spans: list[HitSpan] = field(default_factory=list)  # the hits counted live, newer last
     labels_since: datetime | None = None  # labels written after this count by difference
+    first_touched: date | None = None  # the first day the range reaches (whole or partial)
 
     @property
     def has_whole_days(self) -> bool:
@@ -143,7 +156,7 @@ def plan_reads(run: RollupRun | None, since: datetime | None, until: datetime | 
         if until != midnight(until.date()):
             edges.append((midnight(until.date()), until))
     edges = [(max(a, since or a), min(b, until or b)) for a, b in edges]
-    plan = ReadPlan(watermark, first_day, last_day)
+    plan = ReadPlan(watermark, first_day, last_day, first_touched=since and since.date())
     if run is not None:
         plan.labels_since = run.started_at - COMMIT_MARGIN
         for start, end in sorted({(a, b) for a, b in edges if a < b}):
@@ -172,11 +185,11 @@ def quality_rows(
     with read_snapshot():
         run = last_run()
         plan = plan_reads(run, since, until)
-        corrections = _live(family, plan, with_cases)
+        corrections, newer = _live(family, plan, with_cases, split=by == "indicator")
         for key, values in _label_changes(family, plan).items():
             _add(corrections.setdefault(key, [0] * len(COUNT_COLUMNS)), values)
         if by == "indicator":
-            rows = _indicator_rows(plan, corrections, run=run, user=user, limit=limit)
+            rows = _indicator_rows(plan, corrections, newer=newer, run=run, user=user, limit=limit)
         else:
             counts = _base_counts(family, plan)
             for key, values in corrections.items():
@@ -201,13 +214,25 @@ def _base_counts(family: str, plan: ReadPlan) -> dict[Any, list[int]]:
     return {row[key]: [row[c] for c in COUNT_COLUMNS] for row in found}
 
 
-def _live(family: str, plan: ReadPlan, with_cases: bool) -> dict[Any, list[int]]:
-    """Counts per rule, source or indicator of the hits counted live (modes merged)."""
+def _live(
+    family: str, plan: ReadPlan, with_cases: bool, *, split: bool = False
+) -> tuple[dict[Any, list[int]], set[Any]]:
+    """Counts per rule, source or indicator of the hits counted live (modes merged) and, with
+    ``split``, the keys of hits newer than the refresh (the others, of partial days at the
+    range's edges, are in the rollups of those days)."""
     counts: dict[Any, list[int]] = {}
-    for row in live_counts(family, plan.spans, with_cases=with_cases):
-        values = list(row[-len(COUNT_COLUMNS) :])
-        _add(counts.setdefault(row[0], [0] * len(COUNT_COLUMNS)), values)
-    return counts
+    newer: set[Any] = set()
+    groups = [plan.spans[:-1], plan.spans[-1:]] if split else [plan.spans]
+    for spans in groups:
+        for row in live_counts(family, spans, with_cases=with_cases):
+            values = list(row[-len(COUNT_COLUMNS) :])
+            if row[0] in counts:
+                _add(counts[row[0]], values)
+            else:
+                counts[row[0]] = values
+            if split and spans is groups[-1]:
+                newer.add(row[0])
+    return counts, newer
 
 
 def _label_changes(family: str, plan: ReadPlan) -> dict[Any, list[int]]:
@@ -249,42 +274,29 @@ def _named(by: str, counts: dict[Any, list[int]]) -> list[QualityRow]:
     return list(rows.values())
 
 
-def _indicator_base(run: RollupRun | None, plan: ReadPlan) -> tuple[int | None, list, list]:
-    """The cheapest way to the indicator counts of the range's whole days: a window (0: all
-    days) with the days to add to it and the days to take out of it, or (None, [], []) to sum
-    the range's indicator days. Each day added or taken out costs one day's rows."""
+def _matching_window(run: RollupRun | None, plan: ReadPlan) -> int | None:
+    """The window (0: all days) holding exactly the range's whole days, None when none does."""
     if run is None or run.window_day is None or not plan.has_whole_days:
-        return None, [], []
-    last = run.window_day if plan.last_day is None else min(plan.last_day, run.window_day)
-    first = plan.first_day
-    best: tuple[float, int | None, list, list] = (
-        (last - first).days + 1 if first else float("inf"),
-        None,
-        [],
-        [],
-    )
+        return None
+    if plan.last_day is not None and plan.last_day < run.window_day:
+        return None
     for window in IndicatorWindow.WINDOWS:
         start = run.window_day - timedelta(days=window - 1) if window else None
-        if first is None:
-            if start is not None:
-                continue  # a dated window cannot hold the days before it
-            add, remove = [], []
-        elif start is None:
-            continue  # all days minus every day before the range: never cheaper than a sum
-        elif first < start:
-            add, remove = _days(first, start - timedelta(days=1)), []
-        else:
-            add, remove = [], _days(start, first - timedelta(days=1))
-        remove += _days(last + timedelta(days=1), run.window_day)
-        cost = len(add) + len(remove)
-        if cost < best[0] or (cost == best[0] and best[1] is None):
-            best = (cost, window, add, remove)
-    return best[1], best[2], best[3]
+        if plan.first_day == start:
+            return window
+    return None
 
 
-def _days(first: date, last: date) -> list[date]:
-    """Every day from ``first`` to ``last`` (none when ``last`` is earlier)."""
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+def _covering_window(run: RollupRun, plan: ReadPlan) -> int:
+    """The shortest window (0: all days) whose days include every day the range reaches, so
+    that an indicator's total in that window bounds its hits in the range up to the refresh.
+    (A dated window has no end: it holds every day from its first.)"""
+    if plan.first_touched is None:
+        return 0
+    for window in (w for w in sorted(IndicatorWindow.WINDOWS) if w):
+        if run.window_day - timedelta(days=window - 1) <= plan.first_touched:
+            return window
+    return 0
 
 
 def _visible_top(ordered: QuerySet, visible: QuerySet, limit: int) -> list[dict[str, Any]]:
@@ -297,8 +309,7 @@ def _visible_top(ordered: QuerySet, visible: QuerySet, limit: int) -> list[dict[
     offset, batch = 0, limit + 100
     while len(rows) < limit:
         chunk = list(ordered[offset : offset + batch])
-        ids = [row["indicator_id"] for row in chunk]
-        allowed = set(visible.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+        allowed = _allowed([row["indicator_id"] for row in chunk], visible)
         rows += [row for row in chunk if row["indicator_id"] in allowed]
         if len(chunk) < batch:
             break
@@ -306,64 +317,50 @@ def _visible_top(ordered: QuerySet, visible: QuerySet, limit: int) -> list[dict[
     return rows[:limit]
 
 
+def _id_array(ids: Iterable[int]) -> str:
+    """``ids`` as a Postgres array literal, to pass as one parameter cast to ``bigint[]``
+    (the client-side binding renders a list element by element: slow for thousands)."""
+    return "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+
+
+def _allowed(ids: list[int], visible: QuerySet) -> set[int]:
+    """Those of ``ids`` whose indicator is in ``visible`` (indicators a user may see)."""
+    if not ids:
+        return set()
+    found = visible.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (_id_array(ids),)))
+    return set(found.values_list("pk", flat=True))
+
+
+def _zero() -> list[int]:
+    """Zero counts."""
+    return [0] * len(COUNT_COLUMNS)
+
+
 def _indicator_rows(
     plan: ReadPlan,
     corrections: dict[Any, list[int]],
     *,
+    newer: set[int],
     run: RollupRun | None,
     user: Any,
     limit: int,
 ) -> list[QualityRow]:
-    """The ``limit`` indicators with the most hits, with ``corrections`` added.
+    """The ``limit`` indicators visible to ``user`` with the most hits, with ``corrections``
+    (what the refresh did not count: newer hits, partial days, fresh labels) added; ``newer``
+    are the indicators with hits newer than the refresh.
 
-    The base is a window, adjusted by whole days at its start or end to the range
-    (`_indicator_base`), or else the sum of the range's indicator days; its top rows are read
-    in order. An indicator outside the base's top can only enter the result if a correction
-    adds hits to it (those are looked up one by one) or if one of the top loses hits to a day
-    taken out of the window: for each of those, one more row of the base is read.
+    A range whose whole days are exactly a window reads that window's sorted rows
+    (`_window_top`); any other range sums its indicator days (`_range_top`).
     """
-    visible = Indicator.objects.visible_to(user)
-    window, add_days, remove_days = _indicator_base(run, plan)
-    if window is None:
-        base = plan.days(IndicatorDay.objects.all()).values("indicator_id").annotate(**_SUMS)
+    window = _matching_window(run, plan)
+    if window is not None:
+        counts = _window_top(window, corrections, user=user, limit=limit)
     else:
-        base = IndicatorWindow.objects.filter(window_days=window).values(
-            "indicator_id", *COUNT_COLUMNS
-        )
-        for sign, days in ((1, add_days), (-1, remove_days)):
-            if not days:
-                continue
-            found = IndicatorDay.objects.filter(day__in=days).values("indicator_id")
-            for row in found.annotate(**_SUMS).order_by():
-                total = corrections.setdefault(row["indicator_id"], [0] * len(COUNT_COLUMNS))
-                _add(total, [sign * row[c] for c in COUNT_COLUMNS])
-    shrinking = sum(1 for values in corrections.values() if values[0] < 0)
-    ordered = base.order_by("-hits", "indicator_id")
-    counts = {
-        row["indicator_id"]: [row[c] for c in COUNT_COLUMNS]
-        for row in _visible_top(ordered, visible, limit + shrinking)
-    }
-    for key, values in counts.items():
-        _add(values, corrections.get(key, [0] * len(COUNT_COLUMNS)))
-    # Indicators outside the base's top: only those whose corrected hits reach the current
-    # last place can get in, and only they need a visibility check.
-    ranked = sorted(row[0] for row in counts.values())
-    last_place = ranked[-limit] if len(ranked) >= limit else 0
-    extra = [key for key, values in corrections.items() if key not in counts and values[0] > 0]
-    if extra:
-        ids = RawSQL("SELECT unnest(%s::bigint[])", (extra,))
-        found = {row["indicator_id"]: row for row in base.filter(indicator_id__in=ids).order_by()}
-        contenders = {}
-        for key in extra:
-            row = found.get(key)
-            values = [row[c] for c in COUNT_COLUMNS] if row else [0] * len(COUNT_COLUMNS)
-            _add(values, corrections[key])
-            if values[0] >= last_place:
-                contenders[key] = values
-        ids = RawSQL("SELECT unnest(%s::bigint[])", (list(contenders),))
-        allowed = visible.filter(pk__in=ids).values_list("pk", flat=True)
-        counts.update({key: contenders[key] for key in allowed})
-    best = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+        counts = _range_top(plan, corrections, newer=newer, run=run, user=user, limit=limit)
+    best = sorted(
+        ((key, values) for key, values in counts.items() if values[0] > 0),
+        key=lambda item: (-item[1][0], item[0]),
+    )[:limit]
     names = {
         pk: f"{kind}:{value}"
         for pk, kind, value in Indicator.objects.filter(pk__in=[k for k, _ in best]).values_list(
@@ -371,3 +368,178 @@ def _indicator_rows(
         )
     }
     return [QualityRow(names[key], key, *values) for key, values in best if key in names]
+
+
+def _window_top(
+    window: int, corrections: dict[Any, list[int]], *, user: Any, limit: int
+) -> dict[int, list[int]]:
+    """The window's top rows in order, with ``corrections`` added. An indicator outside the
+    top can only enter the result if a correction adds hits to it (those are looked up)."""
+    base = IndicatorWindow.objects.filter(window_days=window).values("indicator_id", *COUNT_COLUMNS)
+    visible = Indicator.objects.visible_to(user)
+    shrinking = sum(1 for values in corrections.values() if values[0] < 0)
+    ordered = base.order_by("-hits", "indicator_id")
+    counts = {
+        row["indicator_id"]: [row[c] for c in COUNT_COLUMNS]
+        for row in _visible_top(ordered, visible, limit + shrinking)
+    }
+    for key, values in counts.items():
+        _add(values, corrections.get(key, _zero()))
+    # Indicators outside the top: only those whose corrected hits reach the current last place
+    # can get in, and only they need a visibility check.
+    ranked = sorted(row[0] for row in counts.values())
+    last_place = ranked[-limit] if len(ranked) >= limit else 0
+    extra = [key for key, values in corrections.items() if key not in counts and values[0] > 0]
+    if extra:
+        ids = RawSQL("SELECT unnest(%s::bigint[])", (_id_array(extra),))
+        found = {row["indicator_id"]: row for row in base.filter(indicator_id__in=ids).order_by()}
+        contenders = {}
+        for key in extra:
+            row = found.get(key)
+            values = [row[c] for c in COUNT_COLUMNS] if row else _zero()
+            _add(values, corrections[key])
+            if values[0] >= last_place:
+                contenders[key] = values
+        counts.update({key: contenders[key] for key in _allowed(list(contenders), visible)})
+    return counts
+
+
+def _range_top(
+    plan: ReadPlan,
+    corrections: dict[Any, list[int]],
+    *,
+    newer: set[int],
+    run: RollupRun | None,
+    user: Any,
+    limit: int,
+) -> dict[int, list[int]]:
+    """Counts of at least the ``limit`` visible indicators with the most hits over a range that
+    is no window: its indicator days summed, plus ``corrections``.
+
+    A short range (few day rows) is summed whole in SQL (`_summed_top`). A longer one is
+    bounded by the shortest window covering every day it reaches (an indicator's window total
+    is at least its hits in the range up to the refresh, partial days included): the range's
+    exact counts of the window's top 2 x ``limit`` indicators give a threshold, the
+    ``limit``-th best of them; only the indicators whose window total reaches it, and those
+    with hits newer than the refresh, can be in the result, and only theirs are summed
+    (`_day_sums`, one index range each). When that leaves more candidates than summing the
+    range costs, the range is summed whole after all.
+    """
+    if run is None or run.window_day is None or not plan.has_whole_days:
+        # No rollups (or only partial days): every hit counted is in the corrections.
+        live = [key for key, values in corrections.items() if values[0] > 0]
+        visible = Indicator.objects.visible_to(user)
+        return {key: corrections[key] for key in _allowed(live, visible)}
+    rows = _range_rows(plan)
+    if rows <= DIRECT_ROWS:
+        return _summed_top(plan, corrections, user=user, limit=limit)
+    window = _covering_window(run, plan)
+    base = IndicatorWindow.objects.filter(window_days=window)
+    visible = Indicator.objects.visible_to(user)
+    ordered = base.values("indicator_id").order_by("-hits", "indicator_id")
+    sample = [row["indicator_id"] for row in _visible_top(ordered, visible, 2 * limit)]
+    counts = _day_sums(plan, sample)
+    for key in sample:
+        values = counts.setdefault(key, _zero())
+        if key in corrections:
+            _add(values, corrections[key])
+    if len(sample) == 2 * limit:
+        threshold = sorted((values[0] for values in counts.values()), reverse=True)[limit - 1]
+        if threshold <= 0:
+            return _summed_top(plan, corrections, user=user, limit=limit)
+        cap = max(rows // CANDIDATE_COST, 4 * limit)
+        found = base.filter(hits__gte=threshold).values_list("indicator_id", flat=True)
+        candidates = list(found.order_by("-hits", "indicator_id")[: cap + 1])
+        if len(candidates) > cap:
+            return _summed_top(plan, corrections, user=user, limit=limit)
+    else:  # the window holds fewer indicators than the sample: every one is in it
+        candidates = []
+    others = sorted({*candidates, *newer} - counts.keys())
+    if not is_cleared(user):
+        allowed = _allowed(others, visible)
+        others = [key for key in others if key in allowed]
+    found_sums = _day_sums(plan, others)
+    for key in others:
+        values = found_sums.get(key) or _zero()
+        if key in corrections:
+            _add(values, corrections[key])
+        counts[key] = values
+    return counts
+
+
+def _range_rows(plan: ReadPlan) -> int:
+    """A bound on the indicator-day rows of the range's whole days: their hits."""
+    total = plan.days(HitDay.objects.all()).aggregate(total=Sum("hits"))["total"]
+    return total or 0
+
+
+def _day_conditions(plan: ReadPlan) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and parameters) on `day` selecting the range's whole days."""
+    where, params = [], []
+    if plan.first_day is not None:
+        where.append("day >= %s")
+        params.append(plan.first_day)
+    if plan.last_day is not None:
+        where.append("day <= %s")
+        params.append(plan.last_day)
+    return where, params
+
+
+_SUM_COLUMNS = ", ".join(f"sum({c})::bigint" for c in COUNT_COLUMNS)
+
+
+def _day_sums(plan: ReadPlan, ids: list[int]) -> dict[int, list[int]]:
+    """The counts of indicators ``ids`` summed over the range's whole days (indicators without
+    hits in them are left out).
+
+    One index-only range scan per indicator (the covering `indicatorday_indicator_sums`),
+    forced by the lateral aggregate: given the ids as an array, the planner would rather scan
+    every row of the days and filter, several times slower on dense days.
+    """
+    if not ids:
+        return {}
+    where, params = _day_conditions(plan)
+    sums = ", ".join(f"sum(d.{c})::bigint AS {c}" for c in COUNT_COLUMNS)
+    names = ", ".join(f"s.{c}" for c in COUNT_COLUMNS)
+    sql = (
+        f"SELECT i.id, {names} FROM unnest(%s::bigint[]) AS i (id) "  # noqa: S608
+        f"CROSS JOIN LATERAL (SELECT {sums} FROM metrics_indicatorday d "
+        f"WHERE {' AND '.join(['d.indicator_id = i.id', *where])}) s "
+        "WHERE s.hits IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_id_array(ids), *params])
+        return {row[0]: list(row[1:]) for row in cursor.fetchall()}
+
+
+def _summed_top(
+    plan: ReadPlan, corrections: dict[Any, list[int]], *, user: Any, limit: int
+) -> dict[int, list[int]]:
+    """The ``limit`` visible indicators with the most hits, summing every indicator day of the
+    range with ``corrections`` in one statement (read in batches until enough are visible)."""
+    where, params = _day_conditions(plan)
+    keys = list(corrections)
+    columns = [_id_array(keys)] + [
+        _id_array(corrections[k][i] for k in keys) for i in range(len(COUNT_COLUMNS))
+    ]
+    names = ", ".join(COUNT_COLUMNS)
+    sql = (
+        f"SELECT indicator_id, {_SUM_COLUMNS} FROM ("  # noqa: S608
+        f"SELECT indicator_id, {names} FROM metrics_indicatorday "
+        f"WHERE {' AND '.join(where) or 'true'} "
+        f"UNION ALL SELECT * FROM unnest({', '.join(['%s::bigint[]'] * len(columns))})"
+        ") u GROUP BY indicator_id HAVING sum(hits) > 0 ORDER BY 2 DESC, 1 LIMIT %s OFFSET %s"
+    )
+    visible = Indicator.objects.visible_to(user)
+    counts: dict[int, list[int]] = {}
+    offset, batch = 0, limit + 100
+    with connection.cursor() as cursor:
+        while len(counts) < limit:
+            cursor.execute(sql, [*params, *columns, batch, offset])
+            chunk = {row[0]: list(row[1:]) for row in cursor.fetchall()}
+            allowed = chunk.keys() if is_cleared(user) else _allowed(list(chunk), visible)
+            counts.update({key: chunk[key] for key in allowed})
+            if len(chunk) < batch:
+                break
+            offset += batch
+    return counts

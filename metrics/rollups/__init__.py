@@ -76,8 +76,18 @@ def refresh(*, full: bool = False, days: int | None = None, wait: bool = True) -
             logger.exception("metrics refresh %s failed", run.pk)
             raise
     run.refresh_from_db()
+    if full and outermost:
+        _vacuum_rebuilt()
     logger.info("metrics refresh %s (%s) took %s ms", run.pk, run.kind, run.duration_ms)
     return run
+
+
+def _vacuum_rebuilt() -> None:
+    """Vacuum the indicator rollups a full refresh rewrote (after its commit: VACUUM cannot run
+    in a transaction). Reads sum indicator days from an index alone (`metrics.precision`),
+    which needs the pages marked all-visible; autovacuum would get there, later."""
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) metrics_indicatorday, metrics_indicatorwindow")
 
 
 @contextmanager
