@@ -516,7 +516,15 @@ def run_profile(args: argparse.Namespace, server: Any) -> None:
         start = time.perf_counter()
         try:
             with connection.execute_wrapper(phases.count_query):
-                done = outbox.drain(seconds=3600)
+                if args.cprofile and mode == "profile":
+                    import cProfile
+                    import pstats
+
+                    profiler = cProfile.Profile()
+                    done = profiler.runcall(outbox.drain, seconds=3600)
+                    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+                else:
+                    done = outbox.drain(seconds=3600)
         finally:
             total = time.perf_counter() - start
             for target, name, original in originals:
@@ -554,6 +562,7 @@ def main() -> None:
     parser.add_argument("--paced-cases", type=int, default=480)
     parser.add_argument("--worker-class", choices=["fork", "simple", "both"], default="both")
     parser.add_argument("--profile", type=int, default=1_000)
+    parser.add_argument("--cprofile", action="store_true", help="cProfile the profile drain")
     parser.add_argument("--modes", default="backlog,live,paced,profile")
     parser.add_argument("--redis-db", type=int, default=3)
     args = parser.parse_args()

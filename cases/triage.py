@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from automation.models import Trigger
@@ -354,9 +354,7 @@ def set_priorities(case_ids: list[int], *, user: Any, priority: int) -> dict[int
         .order_by("pk")
     )
     config = TriageConfig.load()
-    results: dict[int, Case | Exception] = {
-        pk: Case.DoesNotExist(f"case {pk} does not exist") for pk in case_ids
-    }
+    results: dict[int, Case | Exception] = {}
     changed: list[tuple[Case, dict[str, Any]]] = []
     now = timezone.now()
     for case in cases:
@@ -374,11 +372,19 @@ def set_priorities(case_ids: list[int], *, user: Any, priority: int) -> dict[int
             case.first_touched_at = now
         changed.append((case, before))
         results[case.pk] = case
+    for pk in case_ids:
+        if pk not in results:
+            results[pk] = Case.DoesNotExist(f"case {pk} does not exist")
     if changed:
-        Case.objects.bulk_update(
-            [case for case, _ in changed],
-            ["priority", "sla_due_at", "version", "first_touched_at"],
-        )
+        with connection.cursor() as cursor:  # pipelined; bulk_update's CASE costs far more
+            cursor.executemany(
+                "UPDATE cases_case SET priority = %s, sla_due_at = %s, version = %s, "
+                "first_touched_at = %s WHERE id = %s",
+                [
+                    (c.priority, c.sla_due_at, c.version, c.first_touched_at, c.pk)
+                    for c, _ in changed
+                ],
+            )
         record_many(
             "case.priority_set",
             [(case, diff(before, snapshot(case, STATE_FIELDS))) for case, before in changed],

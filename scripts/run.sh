@@ -17,7 +17,10 @@ trap stop INT TERM EXIT
 
 .venv/bin/gunicorn tdp.wsgi --bind "$BIND" --workers "${WEB_CONCURRENCY:-3}" --access-logfile - &
 pids+=($!)
-$PY manage.py rqworker high default low --with-scheduler &
+$PY manage.py rqworker default low --with-scheduler &
+pids+=($!)
+# Automation drains: short jobs of our own code, cheaper without a fork per job.
+$PY manage.py rqworker high --worker-class rq.worker.SimpleWorker &
 pids+=($!)
 # Content scans: a worker that does not fork, so the matcher stays built between batches.
 $PY manage.py rqworker scan --worker-class rq.worker.SimpleWorker &
