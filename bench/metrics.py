@@ -2,7 +2,7 @@
 1,000,000 indicators.
 
 Usage: ``.venv/bin/python bench/metrics.py [--cases 200000] [--indicators 1000000] [--runs 10]
-[--reset]``
+[--reset] [--skip-full] [--build-only]``
 
 Uses its own database (`tdp_bench_metrics` beside DATABASE_URL's). The data is generated once
 with set-based SQL and kept (a rerun with the same sizes skips generation; ``--reset`` drops the
@@ -529,6 +529,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--reset", action="store_true", help="drop the bench database first")
     parser.add_argument("--skip-full", action="store_true", help="skip the full refresh")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="generate the data and refresh the rollups, time nothing (needs no bench lock)",
+    )
     args = parser.parse_args()
     present = prepare_database(args.cases, args.indicators, args.reset)
 
@@ -555,6 +560,8 @@ def main() -> None:
         start = time.perf_counter()
         run = rollups.refresh(full=True)
         print(f"  full rebuild: {time.perf_counter() - start:.1f} s; rows: {run.counts}")
+    if args.build_only:
+        return
     start = time.perf_counter()
     run = rollups.refresh()
     print(f"  recent days, nothing new: {time.perf_counter() - start:.1f} s")
@@ -637,12 +644,37 @@ def main() -> None:
         f"/api/v1/metrics/precision?by=indicator&since={custom}&until={until}",
     )
     edge = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30 * day - 3 * 3600))
-    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2 * day - 5 * 3600))
+    until_edge = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2 * day - 5 * 3600))
     timed(
         "by rule, partial days at both ends",
-        f"/api/v1/metrics/precision?by=rule&since={edge}&until={until}",
+        f"/api/v1/metrics/precision?by=rule&since={edge}&until={until_edge}",
     )
     timed("by indicator, uncleared lead", "/api/v1/metrics/precision?by=indicator", other)
+    # Indicator ranges that are no window, longer and with partial days (the bounded read).
+    since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 45 * day))
+    until = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 10 * day))
+    timed(
+        "by indicator, custom 35 days",
+        f"/api/v1/metrics/precision?by=indicator&since={since}&until={until}",
+    )
+    since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 59 * day))
+    timed("by indicator, custom 60 days", f"/api/v1/metrics/precision?by=indicator&since={since}")
+    timed(
+        "by indicator, partial days at both ends",
+        f"/api/v1/metrics/precision?by=indicator&since={edge}&until={until_edge}",
+    )
+    custom = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 7 * day))
+    timed(
+        "by indicator, custom 8 days, uncleared lead",
+        f"/api/v1/metrics/precision?by=indicator&since={custom}",
+        other,
+    )
+    custom = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 20 * day))
+    until = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 6 * day))
+    timed(
+        "by indicator, custom 14 days, largest limit",
+        f"/api/v1/metrics/precision?by=indicator&since={custom}&until={until}&limit=10000",
+    )
 
     over = [r for r in results if r.median > TARGET_MS]
     print(f"\n{len(results) - len(over)} of {len(results)} within {TARGET_MS} ms (median)")

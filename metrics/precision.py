@@ -45,11 +45,13 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 _FAMILY = {"rule": "rule", "policy": "rule", "feed": "source", "indicator": "indicator"}
 _SUMS = {name: Sum(name) for name in COUNT_COLUMNS}
-# Indicator ranges that are no window: below this many indicator-day rows (the hits of the
-# range's whole days bound them) the range is summed whole; above, the window-bounded read is
-# tried, unless it leaves more candidates than rows / CANDIDATE_COST (summing one candidate's
-# days costs about as much as summing that many rows whole).
+# Indicator ranges that are no window: below DIRECT_ROWS indicator-day rows (the hits of the
+# range's whole days bound them), or ROWS_PER_RESULT per row asked for, the range is summed
+# whole; above, the window-bounded read is tried, unless it leaves more candidates than
+# rows / CANDIDATE_COST (summing one candidate's days costs about as much as summing that many
+# rows whole). Measured on the bench data (bench/metrics.py).
 DIRECT_ROWS = 40_000
+ROWS_PER_RESULT = 50
 CANDIDATE_COST = 3
 
 
@@ -361,12 +363,9 @@ def _indicator_rows(
         ((key, values) for key, values in counts.items() if values[0] > 0),
         key=lambda item: (-item[1][0], item[0]),
     )[:limit]
-    names = {
-        pk: f"{kind}:{value}"
-        for pk, kind, value in Indicator.objects.filter(pk__in=[k for k, _ in best]).values_list(
-            "pk", "type", "value"
-        )
-    }
+    ids = RawSQL("SELECT unnest(%s::bigint[])", (_id_array(k for k, _ in best),))
+    found = Indicator.objects.filter(pk__in=ids).values_list("pk", "type", "value")
+    names = {pk: f"{kind}:{value}" for pk, kind, value in found}
     return [QualityRow(names[key], key, *values) for key, values in best if key in names]
 
 
@@ -416,7 +415,8 @@ def _range_top(
     """Counts of at least the ``limit`` visible indicators with the most hits over a range that
     is no window: its indicator days summed, plus ``corrections``.
 
-    A short range (few day rows) is summed whole in SQL (`_summed_top`). A longer one is
+    A short range (few day rows, or not many per row asked for) is summed whole in SQL
+    (`_summed_top`). A longer one is
     bounded by the shortest window covering every day it reaches (an indicator's window total
     is at least its hits in the range up to the refresh, partial days included): the range's
     exact counts of the window's top 2 x ``limit`` indicators give a threshold, the
@@ -431,7 +431,7 @@ def _range_top(
         visible = Indicator.objects.visible_to(user)
         return {key: corrections[key] for key in _allowed(live, visible)}
     rows = _range_rows(plan)
-    if rows <= DIRECT_ROWS:
+    if rows <= max(DIRECT_ROWS, limit * ROWS_PER_RESULT):
         return _summed_top(plan, corrections, user=user, limit=limit)
     window = _covering_window(run, plan)
     base = IndicatorWindow.objects.filter(window_days=window)
@@ -523,11 +523,13 @@ def _summed_top(
         _id_array(corrections[k][i] for k in keys) for i in range(len(COUNT_COLUMNS))
     ]
     names = ", ".join(COUNT_COLUMNS)
+    # The counts are int like the table's: bigint would make every sum a slow numeric one.
+    arrays = ", ".join(["%s::bigint[]"] + ["%s::int[]"] * len(COUNT_COLUMNS))
     sql = (
         f"SELECT indicator_id, {_SUM_COLUMNS} FROM ("  # noqa: S608
         f"SELECT indicator_id, {names} FROM metrics_indicatorday "
         f"WHERE {' AND '.join(where) or 'true'} "
-        f"UNION ALL SELECT * FROM unnest({', '.join(['%s::bigint[]'] * len(columns))})"
+        f"UNION ALL SELECT * FROM unnest({arrays})"
         ") u GROUP BY indicator_id HAVING sum(hits) > 0 ORDER BY 2 DESC, 1 LIMIT %s OFFSET %s"
     )
     visible = Indicator.objects.visible_to(user)
