@@ -41,6 +41,7 @@ from detection.observables.observable import (
     MEDIA_HASH_TYPES,
     Observable,
     canonical,
+    canonical_as,
     url_host,
 )
 from detection.observables.text import text_observables
@@ -57,6 +58,14 @@ __all__ = [
 ]
 
 
+# Bound once: Observable(...) through its generated __new__ costs twice as much as
+# tuple.__new__, and each canonical() call would look its type up again.
+_new = tuple.__new__
+_account = canonical_as("account")
+_hashtag = canonical_as("hashtag")
+_MEDIA_CANONICAL = tuple((kind, canonical_as(kind)) for kind in MEDIA_HASH_TYPES)
+
+
 @lru_cache(maxsize=1 << 15)
 def _listed_url(raw: str) -> tuple[Observable, ...]:
     """The observables of one entry of an event's ``urls``: the URL and its host (cached
@@ -65,11 +74,11 @@ def _listed_url(raw: str) -> tuple[Observable, ...]:
         value = normalize(raw, "url")[1]
     except NormalizationError:
         return ()
-    url = Observable("url", value, "urls", -1, -1, raw)
+    url = _new(Observable, ("url", value, "urls", -1, -1, raw, None))
     host = url_host(value)
     if host is None:
         return (url,)
-    return url, Observable(host[0], host[1], "urls", -1, -1, raw, value)
+    return url, _new(Observable, (host[0], host[1], "urls", -1, -1, raw, value))
 
 
 def extract_observables(event: Mapping[str, Any]) -> list[Observable]:
@@ -97,22 +106,26 @@ def extract_observables(event: Mapping[str, Any]) -> list[Observable]:
                     out.append(obs)
     author = event.get("author")
     if isinstance(author, dict) and type(handle := author.get("handle")) is str:
-        value = canonical(handle, "account")
+        value = _account(handle)
         if value is not None:
-            out.append(Observable("account", value, "author", -1, -1, handle))
-    seen.clear()
-    for raw in event.get("hashtags") or ():
-        value = canonical(raw, "hashtag") if type(raw) is str else None
-        if value is not None and value not in seen:
-            seen.add(value)
-            out.append(Observable("hashtag", value, "hashtags", -1, -1, raw))
-    seen.clear()
-    for media in event.get("media") or ():
-        if isinstance(media, dict):
-            for kind in MEDIA_HASH_TYPES:
-                raw = media.get(kind)
-                value = canonical(raw, kind) if raw and type(raw) is str else None
-                if value is not None and kind + value not in seen:
-                    seen.add(kind + value)
-                    out.append(Observable(kind, value, "media", -1, -1, raw))
+            out.append(_new(Observable, ("account", value, "author", -1, -1, handle, None)))
+    hashtags = event.get("hashtags")
+    if hashtags:
+        seen.clear()
+        for raw in hashtags:
+            value = _hashtag(raw) if type(raw) is str else None
+            if value is not None and value not in seen:
+                seen.add(value)
+                out.append(_new(Observable, ("hashtag", value, "hashtags", -1, -1, raw, None)))
+    media_items = event.get("media")
+    if media_items:
+        seen.clear()
+        for media in media_items:
+            if isinstance(media, dict):
+                for kind, canonical_hash in _MEDIA_CANONICAL:
+                    raw = media.get(kind)
+                    value = canonical_hash(raw) if raw and type(raw) is str else None
+                    if value is not None and kind + value not in seen:
+                        seen.add(kind + value)
+                        out.append(_new(Observable, (kind, value, "media", -1, -1, raw, None)))
     return out
