@@ -113,9 +113,9 @@ STRATEGIES = {
     # The range's indicator days summed whole.
     "summed": {"DIRECT_ROWS": 10**9},
     # Bounded by the covering window; every candidate summed.
-    "bounded": {"DIRECT_ROWS": 0, "CANDIDATE_COST": 1},
+    "bounded": {"DIRECT_ROWS": 0, "ROWS_PER_RESULT": 0, "CANDIDATE_COST": 1},
     # Bounded, but too many candidates: summed whole after all.
-    "fallback": {"DIRECT_ROWS": 0, "CANDIDATE_COST": 10**9},
+    "fallback": {"DIRECT_ROWS": 0, "ROWS_PER_RESULT": 0, "CANDIDATE_COST": 10**9},
 }
 
 
