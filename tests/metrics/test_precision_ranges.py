@@ -239,3 +239,16 @@ def test_the_bounded_read_covers_a_partial_first_day(world, lead, bounded) -> No
     since, until = today - timedelta(days=7, hours=-12), today - timedelta(days=1)
     [top] = precision.quality_rows("indicator", user=lead, since=since, until=until, limit=1)
     assert (top.key, top.hits, top.false_positive) == ("domain:edge.example", 5, 5)
+
+
+def test_the_summed_read_breaks_ties_by_indicator_id(world, lead) -> None:
+    """More tied indicators than the read's batch: the lowest ids win the last places."""
+    now = timezone.now()
+    today = midnight(now.astimezone(UTC).date())
+    tied = [make_indicator(f"tie{n}.example") for n in range(150)]
+    for indicator in reversed(tied):
+        make_hit(world["phish"], indicator, at=today - timedelta(days=4))
+    rollups.refresh(full=True)
+    since, until = today - timedelta(days=5), today - timedelta(days=2)
+    rows = precision.quality_rows("indicator", user=lead, since=since, until=until, limit=2)
+    assert [row.key for row in rows] == ["domain:tie0.example", "domain:tie1.example"]
