@@ -200,7 +200,8 @@ def quality_rows(
     if not with_cases:
         for row in rows:
             row.cases = None
-    rows.sort(key=lambda row: (-row.hits, row.key if by != "indicator" else row.ref))
+    if by != "indicator":  # indicator rows come sorted, ties by id
+        rows.sort(key=lambda row: (-row.hits, row.key))
     return rows[:limit]
 
 
