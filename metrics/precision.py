@@ -516,33 +516,38 @@ def _day_sums(plan: ReadPlan, ids: list[int]) -> dict[int, list[int]]:
 def _summed_top(
     plan: ReadPlan, corrections: dict[Any, list[int]], *, user: Any, limit: int
 ) -> dict[int, list[int]]:
-    """The ``limit`` visible indicators with the most hits, summing every indicator day of the
-    range with ``corrections`` in one statement (read in batches until enough are visible)."""
+    """The ``limit`` visible indicators with the most hits: every indicator day of the range
+    summed with the corrections' hits in one statement (read in batches until enough are
+    visible), then those indicators' other counts (`_day_sums`). Summing the hits alone
+    costs about two thirds of summing every count."""
     where, params = _day_conditions(plan)
     keys = list(corrections)
-    columns = [_id_array(keys)] + [
-        _id_array(corrections[k][i] for k in keys) for i in range(len(COUNT_COLUMNS))
-    ]
-    names = ", ".join(COUNT_COLUMNS)
-    # The counts are int like the table's: bigint would make every sum a slow numeric one.
-    arrays = ", ".join(["%s::bigint[]"] + ["%s::int[]"] * len(COUNT_COLUMNS))
+    hits = [_id_array(keys), _id_array(corrections[k][0] for k in keys)]
+    # The corrections are joined to the sums, not summed with the rows: the planner cannot
+    # tell how many keys the union would have and picks a slower parallel sort-and-group.
+    total = "coalesce(d.hits, 0) + coalesce(c.hits, 0)"
     sql = (
-        f"SELECT indicator_id, {_SUM_COLUMNS} FROM ("  # noqa: S608
-        f"SELECT indicator_id, {names} FROM metrics_indicatorday "
-        f"WHERE {' AND '.join(where) or 'true'} "
-        f"UNION ALL SELECT * FROM unnest({arrays})"
-        ") u GROUP BY indicator_id HAVING sum(hits) > 0 ORDER BY 2 DESC, 1 LIMIT %s OFFSET %s"
+        "SELECT coalesce(d.indicator_id, c.id) FROM ("  # noqa: S608
+        "SELECT indicator_id, sum(hits) AS hits FROM metrics_indicatorday "
+        f"WHERE {' AND '.join(where) or 'true'} GROUP BY indicator_id"
+        ") d FULL JOIN unnest(%s::bigint[], %s::int[]) AS c (id, hits) ON c.id = d.indicator_id "
+        f"WHERE {total} > 0 ORDER BY {total} DESC, 1 LIMIT %s OFFSET %s"
     )
     visible = Indicator.objects.visible_to(user)
-    counts: dict[int, list[int]] = {}
+    top: list[int] = []
     offset, batch = 0, limit + 100
     with connection.cursor() as cursor:
-        while len(counts) < limit:
-            cursor.execute(sql, [*params, *columns, batch, offset])
-            chunk = {row[0]: list(row[1:]) for row in cursor.fetchall()}
-            allowed = chunk.keys() if is_cleared(user) else _allowed(list(chunk), visible)
-            counts.update({key: chunk[key] for key in allowed})
+        while len(top) < limit:
+            cursor.execute(sql, [*params, *hits, batch, offset])
+            chunk = [row[0] for row in cursor.fetchall()]
+            allowed = set(chunk) if is_cleared(user) else _allowed(chunk, visible)
+            top += [key for key in chunk if key in allowed]
             if len(chunk) < batch:
                 break
             offset += batch
+    counts = _day_sums(plan, top)
+    for key in top:
+        values = counts.setdefault(key, _zero())
+        if key in corrections:
+            _add(values, corrections[key])
     return counts
