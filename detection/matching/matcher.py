@@ -185,7 +185,8 @@ class Matcher:
                     for refs in networks.containing(version, value):
                         _add_matches(out, refs, obs)
             elif type_ == "domain":
-                if _tail(value) in tails:
+                cut = value.rfind(".", 0, value.rfind("."))  # _tail, inlined
+                if (value if cut < 0 else value[cut + 1 :]) in tails:
                     for refs in self._domain_refs(value):
                         _add_matches(out, refs, obs)
             elif type_ == "pdq" and len(self._pdq):
