@@ -305,7 +305,7 @@ def store_events(events: list[dict[str, Any]], *, received_at: datetime) -> dict
     ids = [event["id"] for event in events]
     oldest = today - timedelta(days=settings.TDP_EVENT_RETENTION_DAYS)
     with _binary_cursor() as cursor:
-        cursor.execute(_KEPT_EVENTS, [ids, oldest])
+        cursor.execute(_KEPT_EVENTS, [ids, oldest], prepare=False)
         kept = dict(cursor.fetchall())
     new = [event for event in events if event["id"] not in kept]
     new.sort(key=lambda e: e["id"])  # one lock order for every worker
@@ -322,14 +322,18 @@ def store_events(events: list[dict[str, Any]], *, received_at: datetime) -> dict
     # than Postgres spends storing the rows. A concurrent scan may have stored some of these
     # since: the unique index skips them.
     with _binary_cursor() as cursor:
-        cursor.execute(_INSERT_EVENTS, [today, received_at, *columns])
+        cursor.execute(_INSERT_EVENTS, [today, received_at, *columns], prepare=False)
     return {event_id: kept.get(event_id, today) for event_id in ids}
 
 
 def _binary_cursor() -> psycopg.Cursor[Any]:
     """A cursor on Django's connection (same transaction) that binds its parameters on the
     server in binary: Django's client-side binding quotes every element of a 10,000-long
-    array through a regex, which took longer than Postgres storing the rows."""
+    array through a regex, which took longer than Postgres storing the rows.
+
+    Execute with ``prepare=False``: unnamed statements only, as Django's own cursors (and a
+    transaction-pooling PgBouncer) expect.
+    """
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
 
@@ -398,7 +402,7 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, 
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     with _binary_cursor() as cursor:
-        cursor.execute(_INSERT_HITS, columns)
+        cursor.execute(_INSERT_HITS, columns, prepare=False)
         new_ids = [row[0] for row in cursor.fetchall()]
     if counted:
         spans: dict[tuple[Rule, str], tuple[datetime, datetime]] = {}

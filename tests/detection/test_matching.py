@@ -282,6 +282,16 @@ def test_keyword_matches_across_whitespace_runs_with_original_offsets():
     assert text[match.observable.start : match.observable.end] == match.observable.raw
 
 
+def test_keyword_matches_across_control_whitespace_in_ascii_text():
+    # ASCII texts take their own test for control characters (tabs, newlines, form feeds).
+    for text in ("get free\trobux now", "get FREE\nRobux now", "get free\x0c\x0crobux now"):
+        m = Matcher.build([ref("keyword", "free robux")])
+        [match] = m.match_event({"text": text})
+        assert text[match.observable.start : match.observable.end] == match.observable.raw
+        assert match.observable.raw.lower().startswith("free")
+    assert not matches("keyword", "free robux", {"text": "get free\x07robux now"})  # a bell
+
+
 def test_keyword_matching_is_unicode_aware():
     assert matches("keyword", "straße", {"text": "DIE STRASSE ist frei"})
     assert matches("keyword", "ÉTÉ", {"text": "un bel e\u0301te\u0301!"})  # decomposed accents

@@ -2,11 +2,12 @@
 
 from detection.observables import (
     Observable,
+    canonical,
     extract_observables,
     text_observables,
     url_host,
 )
-from intel.normalize import normalize
+from intel.normalize import NormalizationError, normalize
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -265,3 +266,16 @@ def test_url_host_cuts_the_host_out_of_a_canonical_url():
     assert url_host("https://203.0.113.9/") == ("ipv4", "203.0.113.9")
     assert url_host("https://[2001:db8::1]:8443/") == ("ipv6", "2001:db8::1")
     assert url_host("http://localhost/") is None
+
+
+def test_hash_canonical_forms_agree_with_intels_normaliser():
+    # canonical() takes a shortcut for exact-length hex; every answer must stay intel's.
+    hexes = ["ab" * 16, "AB" * 20, "9F" * 32, "aB" * 32, "ab" * 16 + "g", "ab" * 15, ""]
+    values = hexes + [f" {h} " for h in hexes] + [f"<{h}>" for h in hexes] + ["\u200b" + "cd" * 32]
+    for kind in ("md5", "sha1", "sha256", "pdq"):
+        for raw in values:
+            try:
+                expected: str | None = normalize(raw, kind)[1]
+            except NormalizationError:
+                expected = None
+            assert canonical(raw, kind) == expected, (kind, raw)
