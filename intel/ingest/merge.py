@@ -1,8 +1,14 @@
 """The merge: set-based SQL that moves a staged chunk into indicators and provenance.
 
 `Merger` owns the temporary staging tables of one ingestion and runs, per chunk, COPY → look up
-the known values → insert the new ones → update the known ones that changed → upsert
-provenance, on a background thread after the first chunk.
+the known values (and number the new ones) → insert the new ones → update the known ones that
+changed → provenance, on a background thread after the first chunk.
+
+Where the time goes on a large first import is index maintenance, so the statements avoid every
+other cost they can: one index probe per staged value (never a hash of the whole indicator
+table), ids drawn from the sequence during the look-up (no join back from RETURNING), plain
+inserts of the provenance of new indicators (nobody else can have reported an indicator this
+transaction has not committed yet), and counts from a small table of what changed.
 """
 
 import queue
@@ -24,7 +30,8 @@ CREATE TEMP TABLE IF NOT EXISTS intel_chunk (
     type text, value text, line integer, reference text, confidence smallint,
     tags varchar(64)[], allowlisted boolean, description text, tlp text,
     id bigint, old_confidence smallint, old_tlp text, old_tags varchar(64)[], old_status text,
-    old_last_seen timestamptz, created boolean NOT NULL DEFAULT false
+    old_last_seen timestamptz, created boolean NOT NULL DEFAULT false,
+    needs_update boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS intel_touched (line integer, id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS intel_merged (
@@ -55,43 +62,53 @@ def _material_change(old: str, new_status: str) -> str:
 
 
 _STAGED_STATUS = "(CASE WHEN c.allowlisted THEN 'allowlisted' ELSE 'active' END)"
-# 1. One index probe per staged value finds its indicator and the columns a change depends on.
-_LOOK_UP = """
+# Known values are rewritten only when they bring something new or their last-seen time is
+# older than the seen resolution: re-pulling an unchanged feed rewrites nothing.
+_NEEDS_UPDATE = f"({_material_change('i.', _STAGED_STATUS)} OR i.last_seen_at < %(seen_before)s)"
+# 1. One index probe per staged value, in (type, value) order, finds its indicator and the
+# columns a change depends on (the LATERAL ... LIMIT 1 keeps it a probe: a hash join would read
+# the whole indicator table for every chunk). A new value gets its id from the sequence here, in
+# the same order, so the insert needs no join back to learn it.
+_LOOK_UP = f"""
 INSERT INTO intel_chunk
-SELECT s.*, i.id, i.confidence, i.tlp, i.tags, i.status, i.last_seen_at, false
-FROM intel_stage_unique s LEFT JOIN intel_indicator i ON i.type = s.type AND i.value = s.value
-"""
-# 2. New values are inserted in index order (B-tree inserts touch neighbouring pages). A value
+SELECT c.*, COALESCE(i.id, nextval(%(sequence)s::regclass)), i.confidence, i.tlp, i.tags,
+       i.status, i.last_seen_at, i.id IS NULL, i.id IS NOT NULL AND {_NEEDS_UPDATE}
+FROM (SELECT * FROM intel_stage_unique ORDER BY type, value) c
+LEFT JOIN LATERAL (
+    SELECT * FROM intel_indicator i WHERE i.type = c.type AND i.value = c.value LIMIT 1
+) i ON true
+"""  # noqa: S608  (only constant SQL fragments are interpolated)
+_CHUNK_COUNTS = (
+    "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE needs_update) FROM intel_chunk"
+)
+# 2. New values, in id (= index) order, so B-tree inserts touch neighbouring pages. A value
 # another transaction inserted meanwhile is skipped here and picked up by _LOOK_UP_RACED.
 _INSERT_NEW = f"""
-WITH inserted AS (
-    INSERT INTO intel_indicator AS i (
-        type, value, status, confidence, severity, tlp, tags, description,
-        first_seen_at, last_seen_at, expires_at, created_at, updated_at)
-    SELECT c.type, c.value, {_STAGED_STATUS},
-           c.confidence, %(severity)s, c.tlp, c.tags, c.description,
-           %(now)s, %(now)s, (%(expiry)s::jsonb ->> c.type)::timestamptz, %(now)s, %(now)s
-    FROM intel_chunk c
-    WHERE c.id IS NULL
-    ORDER BY c.type, c.value
-    ON CONFLICT (type, value) DO NOTHING
-    RETURNING i.id, i.type, i.value
-)
-UPDATE intel_chunk c SET id = n.id, created = true
-FROM inserted n WHERE c.type = n.type AND c.value = n.value
+INSERT INTO intel_indicator AS i (
+    id, type, value, status, confidence, severity, tlp, tags, description,
+    first_seen_at, last_seen_at, expires_at, created_at, updated_at)
+SELECT c.id, c.type, c.value, {_STAGED_STATUS},
+       c.confidence, %(severity)s, c.tlp, c.tags, c.description,
+       %(now)s, %(now)s, (%(expiry)s::jsonb ->> c.type)::timestamptz, %(now)s, %(now)s
+FROM intel_chunk c
+WHERE c.created
+ORDER BY c.id
+ON CONFLICT (type, value) DO NOTHING
 """  # noqa: S608  (only constant SQL fragments are interpolated)
-_LOOK_UP_RACED = """
-UPDATE intel_chunk c SET id = i.id, old_confidence = i.confidence, old_tlp = i.tlp,
-    old_tags = i.tags, old_status = i.status, old_last_seen = i.last_seen_at
+_LOOK_UP_RACED = f"""
+UPDATE intel_chunk c SET id = i.id, created = false, old_confidence = i.confidence,
+    old_tlp = i.tlp, old_tags = i.tags, old_status = i.status, old_last_seen = i.last_seen_at,
+    needs_update = {_NEEDS_UPDATE}
 FROM intel_indicator i
-WHERE c.id IS NULL AND i.type = c.type AND i.value = c.value
-"""
+WHERE c.created AND i.type = c.type AND i.value = c.value AND i.id <> c.id
+"""  # noqa: S608  (only constant SQL fragments are interpolated)
 _RECORD_CREATED = (
     "INSERT INTO intel_merged SELECT id, true, false, false FROM intel_chunk WHERE created"
 )
-# 3. Known values are rewritten only when they bring something new or their last-seen time is
-# older than the seen resolution: re-pulling an unchanged feed rewrites nothing. The SET clause
-# compares with the row as it is now (`i`), the filter with what step 1 read (`old_*`).
+# Only the flag column matters to the planner: how many known rows the update joins.
+_ANALYZE_CHUNK = "ANALYZE intel_chunk (needs_update)"
+# 3. The known values that bring something new. The SET clause compares with the row as it is
+# now (`i`); which rows to touch was decided by what step 1 read.
 _UPDATE_KNOWN = f"""
 WITH updated AS (
     UPDATE intel_indicator i SET
@@ -110,13 +127,21 @@ WITH updated AS (
         updated_at = CASE WHEN {_material_change("i.", _STAGED_STATUS)}
                           THEN %(now)s ELSE i.updated_at END
     FROM intel_chunk c
-    WHERE i.id = c.id AND NOT c.created
-      AND ({_material_change("c.old_", _STAGED_STATUS)} OR c.old_last_seen < %(seen_before)s)
+    WHERE i.id = c.id AND c.needs_update
     RETURNING i.id, (i.updated_at = %(now)s) AS changed
 )
-INSERT INTO intel_merged SELECT id, false, changed, false FROM updated
+INSERT INTO intel_merged SELECT id, false, true, false FROM updated WHERE changed
 """  # noqa: S608  (only constant SQL fragments are interpolated)
-# 4. Provenance, in id order (its primary key starts with the indicator id).
+# 4. Provenance, in id order (its primary key starts with the indicator id). An indicator this
+# transaction created cannot have been reported by anyone yet: a plain insert.
+_INSERT_PROVENANCE = """
+INSERT INTO intel_indicatorsource (
+    indicator_id, source_id, first_seen_at, last_seen_at, confidence, reference)
+SELECT c.id, %(source_id)s, %(now)s, %(now)s, c.confidence, COALESCE(c.reference, 'line ' || c.line)
+FROM intel_chunk c
+WHERE c.created
+ORDER BY c.id
+"""
 _UPSERT_PROVENANCE = """
 WITH reported AS (
     INSERT INTO intel_indicatorsource AS p (
@@ -124,7 +149,7 @@ WITH reported AS (
     SELECT c.id, %(source_id)s, %(now)s, %(now)s, c.confidence,
            COALESCE(c.reference, 'line ' || c.line)
     FROM intel_chunk c
-    WHERE c.id IS NOT NULL
+    WHERE NOT c.created
     ORDER BY c.id
     ON CONFLICT (indicator_id, source_id) DO UPDATE SET
         last_seen_at = EXCLUDED.last_seen_at,
@@ -140,10 +165,13 @@ MERGED_ROWS = """
 SELECT id, bool_or(created), NOT bool_or(created) AND (bool_or(changed) OR bool_or(new_source))
 FROM intel_merged GROUP BY id
 """
-MERGED_SUMMARY = f"""
-SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE updated)
-FROM ({MERGED_ROWS}) AS merged (id, created, updated)
-"""  # noqa: S608  (constant SQL)
+# intel_merged holds each created id once, and a row per change of a known indicator; an
+# indicator created by an earlier chunk of the same batch and changed by a later one is created.
+MERGED_SUMMARY = """
+SELECT (SELECT count(*) FROM intel_merged WHERE created),
+       (SELECT count(*) FROM (SELECT id FROM intel_merged WHERE NOT created
+                              EXCEPT SELECT id FROM intel_merged WHERE created) AS changed)
+"""
 _RECORD_TOUCHED = "INSERT INTO intel_touched SELECT line, id FROM intel_chunk"
 TOUCHED_IDS = "SELECT id FROM intel_touched ORDER BY line"
 EXPIRE_MISSING = """
@@ -182,6 +210,8 @@ class Merger:
         self.cancelled = False
         with self.raw.cursor() as cursor:
             cursor.execute(_CREATE_TABLES)
+            cursor.execute("SELECT pg_get_serial_sequence('intel_indicator', 'id')")
+            self.params = {**params, "sequence": cursor.fetchone()[0]}
 
     def merge(self, data: str) -> None:
         """Stage one chunk with COPY and merge it: look up, insert new, update known, sources."""
@@ -191,14 +221,24 @@ class Merger:
             with cursor.copy(_COPY_STAGE) as copy:
                 copy.write(data)
             marks.append(time.perf_counter())
-            cursor.execute(_LOOK_UP)
+            cursor.execute(_LOOK_UP, self.params)
+            cursor.execute(_CHUNK_COUNTS)
+            new, known_changed = cursor.fetchone()
             marks.append(time.perf_counter())
-            cursor.execute(_INSERT_NEW, self.params)
-            cursor.execute(_LOOK_UP_RACED)
-            cursor.execute(_RECORD_CREATED)
+            if new:
+                cursor.execute(_INSERT_NEW, self.params)
+                if cursor.rowcount < new:
+                    # Another transaction committed some of these values since the look-up.
+                    cursor.execute(_LOOK_UP_RACED, self.params)
+                    known_changed += cursor.rowcount
+                cursor.execute(_RECORD_CREATED)
             marks.append(time.perf_counter())
-            cursor.execute(_UPDATE_KNOWN, self.params)
+            if known_changed:
+                cursor.execute(_ANALYZE_CHUNK)
+                cursor.execute(_UPDATE_KNOWN, self.params)
             marks.append(time.perf_counter())
+            if new:
+                cursor.execute(_INSERT_PROVENANCE, self.params)
             cursor.execute(_UPSERT_PROVENANCE, self.params)
             if self.collect_ids:
                 cursor.execute(_RECORD_TOUCHED)

@@ -84,3 +84,62 @@ def test_values_with_copy_special_characters_survive() -> None:
     }
     assert Indicator.objects.get(type="url").tags == ["back\\slash", 'we"ird']
     assert IndicatorSource.objects.get(indicator__type="url").reference == "tab\there"
+
+
+@pytest.fixture(params=["per indicator", "summary"])
+def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of counting: per indicator (small batches, audited) and the bulk summary."""
+    if request.param == "summary":
+        monkeypatch.setattr(ingest_module, "PER_INDICATOR_AUDIT_LIMIT", 0)
+
+
+def tagged(values: list[int], tag: str) -> Iterator[ParsedRow]:
+    for i in values:
+        yield ParsedRow(
+            line=i + 1, value=f"host{i}.evil.example", type="domain", fields={"tags": [tag]}
+        )
+
+
+@pytest.mark.usefixtures("counting")
+def test_a_value_created_and_changed_in_one_batch_counts_as_created_once() -> None:
+    # host0..9 are created by the first chunk and bring a new tag again in the third.
+    rows = [*tagged(list(range(10)), "a"), *tagged(list(range(10, 20)), "a")]
+    rows += tagged(list(range(10)), "b")
+    result = ingest(rows, IngestSpec(source=make_source("retagged")))
+    assert (result.created, result.updated, result.unchanged) == (20, 0, 10)
+    assert Indicator.objects.get(value="host3.evil.example").tags == ["a", "b"]
+
+
+@pytest.mark.usefixtures("counting")
+def test_a_known_value_changed_in_two_chunks_counts_as_updated_once() -> None:
+    source = make_source("twice")
+    ingest(tagged([1, 2], "a"), IngestSpec(source=source))
+    rows = [*tagged([1], "b"), *domains(10, 100), *tagged([1], "c"), *tagged([2], "a")]
+    result = ingest(rows, IngestSpec(source=source))
+    assert (result.created, result.updated, result.unchanged) == (10, 1, 2)
+    assert Indicator.objects.get(value="host1.evil.example").tags == ["a", "b", "c"]
+
+
+@pytest.mark.usefixtures("counting")
+def test_a_value_another_transaction_inserted_after_the_look_up_is_merged_as_known(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The look-up misses every stored value, as if each were committed just after it ran."""
+    from intel.ingest import merge
+
+    old = make_source("first")
+    ingest(tagged([1, 2], "a"), IngestSpec(source=old))
+    before = dict(Indicator.objects.values_list("value", "id"))
+    blind = merge._LOOK_UP.replace("i.value = c.value", "i.value = c.value AND false")
+    monkeypatch.setattr(merge, "_LOOK_UP", blind)
+    new = make_source("second")
+    result = ingest([*tagged([1], "b"), *tagged([2], "a"), *domains(3, 50)], IngestSpec(source=new))
+    # Both known values are reported by a new source (updated); host1 also gains a tag.
+    assert (result.created, result.updated, result.unchanged) == (3, 2, 0)
+    assert Indicator.objects.get(value="host2.evil.example").pk == before["host2.evil.example"]
+    assert Indicator.objects.count() == 5
+    assert Indicator.objects.get(value="host1.evil.example").tags == ["a", "b"]
+    assert IndicatorSource.objects.filter(source=new).count() == 5
+    assert set(
+        IndicatorSource.objects.filter(source=new).values_list("indicator_id", flat=True)
+    ) == set(Indicator.objects.values_list("id", flat=True))
