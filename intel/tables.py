@@ -24,20 +24,33 @@ class TagsColumn(tables.Column):
 
 
 class IndicatorTable(BaseTable):
-    """The indicator list. Source counts come from an annotated subquery, not a query per row."""
+    """The indicator list. Source counts come from an annotated subquery, not a query per row.
 
-    value = tables.Column(linkify=True, attrs={"td": {"class": "value"}})
-    type = tables.Column()
-    status = tables.Column(attrs={"td": {"class": lambda record: f"status status-{record.status}"}})
-    confidence = tables.Column(verbose_name="Conf.")
-    tlp = TLPColumn(verbose_name="TLP")
+    Every sort ends with the id, so rows that tie (a whole import shares its confidence and
+    last-seen time) keep one order and no row shows up on two pages or on none; sorted by
+    confidence, the first page comes straight off the (confidence, id) index.
+    """
+
+    value = tables.Column(linkify=True, attrs={"td": {"class": "value"}}, order_by=("value", "id"))
+    type = tables.Column(order_by=("type", "id"))
+    status = tables.Column(
+        attrs={"td": {"class": lambda record: f"status status-{record.status}"}},
+        order_by=("status", "id"),
+    )
+    confidence = tables.Column(verbose_name="Conf.", order_by=("confidence", "id"))
+    severity = tables.Column(order_by=("severity", "id"))
+    tlp = TLPColumn(verbose_name="TLP", order_by=("tlp", "id"))
     tags = TagsColumn(orderable=False)
     source_count = tables.Column(verbose_name="Sources", orderable=False)
-    last_seen_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Last seen")
+    last_seen_at = tables.DateTimeColumn(
+        format="Y-m-d H:i", verbose_name="Last seen", order_by=("last_seen_at", "id")
+    )
     first_seen_at = tables.DateTimeColumn(
         format="Y-m-d H:i", verbose_name="First seen", order_by=("id",)
     )
-    expires_at = tables.DateTimeColumn(format="Y-m-d", verbose_name="Expires")
+    expires_at = tables.DateTimeColumn(
+        format="Y-m-d", verbose_name="Expires", order_by=("expires_at", "id")
+    )
 
     class Meta(BaseTable.Meta):
         model = Indicator

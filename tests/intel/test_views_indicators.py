@@ -208,6 +208,20 @@ def test_the_list_sorts_by_a_chosen_column(analyst_client: Client) -> None:
     ]
 
 
+def test_sorted_pages_break_ties_by_id_so_no_row_repeats_or_goes_missing(
+    analyst_client: Client,
+) -> None:
+    # One import gives every row the same confidence: the id keeps the pages apart.
+    made = [make_indicator(f"t{n:02}.example", confidence=50).value for n in range(30)]
+    pages = [
+        listed(analyst_client.get(LIST, {"per_page": 25, "sort": sort, "page": page}))
+        for sort in ("-confidence", "confidence")
+        for page in (1, 2)
+    ]
+    assert pages[0] + pages[1] == made[::-1]
+    assert pages[2] + pages[3] == made
+
+
 def test_the_list_pages_without_counting(analyst_client: Client) -> None:
     for n in range(30):
         make_indicator(f"n{n:02}.example")
