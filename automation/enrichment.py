@@ -53,6 +53,7 @@ class EnrichmentDeferred(TemporaryFailure):
         super().__init__(f"retry later: {', '.join(self.providers)}")
         self.retry_after = retry_after
         self.counts: dict[str, int] = {}
+        self.indicator_ids: list[int] = []  # the indicators to retry (`enrich_indicators`)
 
 
 def _is_fresh(
@@ -109,7 +110,10 @@ def _store(rows: list[Enrichment]) -> None:
 def _ask(enricher: Enricher, indicators: list[Indicator]) -> dict[int, dict[str, Any] | Exception]:
     """What ``enricher`` says of each indicator: its data, or the exception it raised."""
     if enricher.batchable and not enricher.rate_per_minute:
-        return enricher.enrich_many(indicators)
+        try:
+            return enricher.enrich_many(indicators)
+        except Exception as exc:  # the whole batch failed: every indicator gets the error
+            return {indicator.pk: exc for indicator in indicators}
     answers: dict[int, dict[str, Any] | Exception] = {}
     for indicator in indicators:
         try:
@@ -154,6 +158,7 @@ def _enrich_all(
     for name, waiting in pending.items():
         enricher = enrichers[name]
         answers = _ask(enricher, waiting)
+        stored = len(fresh)
         for indicator in waiting:
             answer = answers.get(indicator.pk)
             if isinstance(answer, TemporaryFailure):
@@ -179,7 +184,9 @@ def _enrich_all(
             else:
                 data = answer if answer is not None else {}
                 fresh[indicator.pk, name] = _row(indicator, name, data, "", enricher.ttl_seconds)
-    _store(list(fresh.values()))
+        _store(
+            list(fresh.values())[stored:]
+        )  # each provider's answers kept as soon as it gave them
     for indicator in indicators:
         for enricher in applicable[indicator.type]:
             row = fresh.get((indicator.pk, enricher.name)) or existing[indicator.pk].get(
@@ -232,6 +239,7 @@ def enrich_indicators(
         providers = [name for names in outcome.deferred.values() for name in names]
         deferred = EnrichmentDeferred(providers, max(outcome.waits) if outcome.waits else None)
         deferred.counts = counts
+        deferred.indicator_ids = sorted(outcome.deferred)
         raise deferred
     return counts
 

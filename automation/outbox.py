@@ -160,12 +160,16 @@ def drain(*, limit: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS) -> int:
 
 
 def _process_batch(events: list[AutomationEvent]) -> None:
+    from rq.timeouts import BaseTimeoutException
+
     from automation.processing import process_event, process_events
 
     try:
         process_events(events)
+    except BaseTimeoutException:
+        raise  # the job ran out of time: the events are claimed again after STALE_CLAIM
     except Exception:
-        logger.warning("automation batch of %s failed; processing one by one", len(events))
+        logger.exception("automation batch of %s failed; processing one by one", len(events))
         for event in events:
             _process_one(event, process_event)
     else:
@@ -182,8 +186,12 @@ def _clear_kick() -> None:
 
 
 def _process_one(event: AutomationEvent, process: Any) -> None:
+    from rq.timeouts import BaseTimeoutException
+
     try:
         process(event)
+    except BaseTimeoutException:
+        raise
     except Exception as exc:
         logger.exception("automation event %s failed", event.pk)
         final = event.attempts >= MAX_ATTEMPTS

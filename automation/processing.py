@@ -64,7 +64,7 @@ def _enrich(ids: list[int]) -> None:
 
     try:
         enrich_indicators(ids)
-    except TemporaryFailure:
+    except TemporaryFailure as exc:
         from automation.jobs import enqueue_enrichment
 
-        enqueue_enrichment(ids)
+        enqueue_enrichment(getattr(exc, "indicator_ids", None) or ids)

@@ -379,9 +379,9 @@ def set_priorities(case_ids: list[int], *, user: Any, priority: int) -> dict[int
         with connection.cursor() as cursor:  # pipelined; bulk_update's CASE costs far more
             cursor.executemany(
                 "UPDATE cases_case SET priority = %s, sla_due_at = %s, version = %s, "
-                "first_touched_at = %s WHERE id = %s",
+                "first_touched_at = %s, updated_at = %s WHERE id = %s",
                 [
-                    (c.priority, c.sla_due_at, c.version, c.first_touched_at, c.pk)
+                    (c.priority, c.sla_due_at, c.version, c.first_touched_at, now, c.pk)
                     for c, _ in changed
                 ],
             )

@@ -68,7 +68,7 @@ def indicator_histories(ids: list[int]) -> dict[int, dict[str, Any]]:
                       WHERE indicator_id = ANY(%s) AND case_id IS NOT NULL) h
                 JOIN cases_case c ON c.id = h.case_id
                 WINDOW w AS (PARTITION BY h.indicator_id)
-            ) ranked WHERE n <= %s
+            ) ranked WHERE n <= %s ORDER BY indicator_id, n
             """,
             [Case.Status.RESOLVED, list(ids), LATEST_CASES],
         )

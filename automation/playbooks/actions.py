@@ -107,7 +107,6 @@ def do_assign(action: dict, target: Target) -> dict[str, Any]:
 
 def do_tag(action: dict, target: Target) -> dict[str, Any]:
     from cases.models import Case
-    from tdp.audit import record
 
     tags = sorted({str(t).strip().lower() for t in action["tags"] if str(t).strip()})
     obj = target.obj
@@ -117,12 +116,10 @@ def do_tag(action: dict, target: Target) -> dict[str, Any]:
         for indicator in _indicators(target):
             update_indicator(indicator, actor=target.actor, tags=sorted({*indicator.tags, *tags}))
         return {"indicator_tags": tags}
-    before = list(obj.tags)
-    obj.tags = sorted({*obj.tags, *tags})
-    if obj.tags != before:
-        Case.objects.filter(pk=obj.pk).update(tags=obj.tags)
-        record("case.tagged", obj, actor=target.actor, changes={"tags": [before, obj.tags]})
-    return {"tags": obj.tags}
+    output = tag_many([{"tags": tags}], [target])[0]
+    if isinstance(output, Exception):
+        raise output
+    return output
 
 
 def do_escalate(action: dict, target: Target) -> dict[str, Any]:
@@ -345,28 +342,40 @@ def set_priority_many(actions: list[dict], targets: list[Target]) -> list[Any]:
 
 
 def tag_many(actions: list[dict], targets: list[Target]) -> list[Any]:
-    """`do_tag` for a batch of case targets: one UPDATE per changed case, pipelined, and one
-    audit INSERT."""
+    """`do_tag` for a batch of case targets: the cases locked and read afresh (a batch's
+    contexts may hold older copies of one case), one UPDATE per changed case, pipelined, in
+    id order, and one audit INSERT."""
     from django.db import connection
 
     from cases.models import Case
     from tdp.audit import record_many
 
+    cases = (
+        Case.objects.select_for_update(of=("self",))
+        .filter(pk__in={target.obj.pk for target in targets})
+        .order_by("pk")
+        .in_bulk()
+    )
     outputs: list[Any] = []
     changed: list[tuple[Case, dict[str, Any]]] = []
     for action, target in zip(actions, targets, strict=True):
-        case = target.obj
+        case = cases.get(target.obj.pk)
+        if case is None:
+            outputs.append(Case.DoesNotExist(f"case {target.obj.pk} does not exist"))
+            continue
         tags = {str(t).strip().lower() for t in action["tags"] if str(t).strip()}
         before = list(case.tags)
         case.tags = sorted({*case.tags, *tags})
         if case.tags != before:
             changed.append((case, {"tags": [before, case.tags]}))
-        outputs.append({"tags": case.tags})
+        target.obj.tags = list(case.tags)
+        outputs.append({"tags": list(case.tags)})
     if changed:
+        latest = {case.pk: case for case, _ in changed}
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"UPDATE {Case._meta.db_table} SET tags = %s WHERE id = %s",  # noqa: S608
-                [(case.tags, case.pk) for case, _ in changed],
+                "UPDATE cases_case SET tags = %s, updated_at = now() WHERE id = %s",
+                [(latest[pk].tags, pk) for pk in sorted(latest)],
             )
         record_many("case.tagged", changed, actor=targets[0].actor)
     return outputs

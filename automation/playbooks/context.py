@@ -130,35 +130,46 @@ def build_contexts(
     partial: dict[int, tuple[dict[str, Any], Any, list[int]]] = {}
 
     case_events = by_trigger[Trigger.CASE_CREATED] + by_trigger[Trigger.CASE_LABELLED]
-    if case_events:
-        cases = Case.objects.select_related("rule", "assignee").in_bulk(
-            {e.object_id for e in case_events}
-        )
-        per_case: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    hit_events = by_trigger[Trigger.HIT_CREATED]
+    cases = (
+        Case.objects.select_related("rule", "assignee").in_bulk({e.object_id for e in case_events})
+        if case_events
+        else {}
+    )
+    hits = (
+        Hit.objects.select_related(
+            "rule", "indicator", "case", "case__rule", "case__assignee"
+        ).in_bulk({e.object_id for e in hit_events})
+        if hit_events
+        else {}
+    )
+    # Each case's indicators (ids and values), for its own events and for those of its hits.
+    per_case: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    case_ids = set(cases) | {hit.case_id for hit in hits.values() if hit.case_id}
+    if case_ids:
         rows = (
-            Hit.objects.filter(case_id__in=list(cases))
+            Hit.objects.filter(case_id__in=case_ids)
             .values_list("case_id", "indicator_id", "indicator__value")
             .distinct()
             .order_by("case_id", "indicator_id")
         )
         for case_id, indicator_id, value in rows:
             per_case[case_id].append((indicator_id, value))
-        wanted = {i for pairs in per_case.values() for i, _ in pairs[:MAX_CASE_INDICATORS]}
+
+    def values_of(case_id: int) -> list[str]:
+        return sorted({value for _, value in per_case[case_id]})
+
+    if case_events:
+        wanted = {i for pk in cases for i, _ in per_case[pk][:MAX_CASE_INDICATORS]}
         indicators.update(Indicator.objects.in_bulk(wanted - indicators.keys()))
         for event in case_events:
             case = cases.get(event.object_id)
             if case is None:
                 continue
-            pairs = per_case[case.pk]
-            values = sorted({value for _, value in pairs})
-            ids = [i for i, _ in pairs[:MAX_CASE_INDICATORS]]
-            partial[event.pk] = ({"case": case_data(case, values)}, case, ids)
+            ids = [i for i, _ in per_case[case.pk][:MAX_CASE_INDICATORS]]
+            partial[event.pk] = ({"case": case_data(case, values_of(case.pk))}, case, ids)
 
-    hit_events = by_trigger[Trigger.HIT_CREATED]
     if hit_events:
-        hits = Hit.objects.select_related("rule", "indicator", "case", "case__rule").in_bulk(
-            {e.object_id for e in hit_events}
-        )
         for event in hit_events:
             hit = hits.get(event.object_id)
             if hit is None:
@@ -174,7 +185,7 @@ def build_contexts(
                     "author_id": hit.author_id,
                     "policy": hit.rule.policy_label,
                 },
-                "case": case_data(hit.case) if hit.case else None,
+                "case": case_data(hit.case, values_of(hit.case_id)) if hit.case else None,
             }
             partial[event.pk] = (ctx, hit.case or hit, [hit.indicator_id])
 

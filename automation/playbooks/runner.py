@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,9 +74,12 @@ def run_playbooks(
     runs = _get_or_create_runs(playbook, items)
     going: list[_Going] = []
     settle: list[PlaybookRun] = []
+    seen: set[int] = set()
     for (event, ctx, obj), run in zip(items, runs, strict=True):
-        if run.status != PlaybookRun.Status.RUNNING:
+        # Two events of one trigger object (a case labelled twice) share one run: it acts once.
+        if run.status != PlaybookRun.Status.RUNNING or run.pk in seen:
             continue
+        seen.add(run.pk)
         ok, matched = evaluate(playbook.conditions, ctx)
         run.matched = matched
         if not ok:
@@ -90,8 +93,21 @@ def run_playbooks(
     actions, index = playbook.actions, 0
     while index < len(actions) and going:
         touched = [item.run for item in going]
-        if actions[index]["type"] in OUTBOUND:
-            unexpected = _send(playbook, index, actions[index], _due(playbook, index, going))
+        kind = actions[index]["type"]
+        if kind in OUTBOUND or kind in UNTRANSACTED:
+            if kind in OUTBOUND and not _still_enabled(playbook):
+                for item in going:
+                    _step(item.run, index, kind)
+                    _fail(playbook, index, item, ActionError(KILLED), 0.0)
+                _save_runs(touched)
+                return runs
+            todo = _due(playbook, index, going)
+            if kind in OUTBOUND:
+                unexpected = _send(playbook, index, actions[index], todo)
+            else:
+                unexpected = None
+                for item in todo:
+                    _act(playbook, index, actions[index], item)
             index += 1
             going = _running(going, finished=index == len(actions) and unexpected is None)
             _save_runs(touched)
@@ -99,7 +115,7 @@ def run_playbooks(
                 raise unexpected
             continue
         with transaction.atomic():  # consecutive database-only steps commit with their `done`
-            while index < len(actions) and actions[index]["type"] not in OUTBOUND:
+            while index < len(actions) and _transacted(actions[index]["type"]):
                 _act_all(playbook, index, actions[index], _due(playbook, index, going))
                 index += 1
                 going = _running(going, finished=index == len(actions))
@@ -110,6 +126,25 @@ def run_playbooks(
 # Actions that talk to the outside world: marked `started` (committed) before they act, so a
 # repeat after a crash is known to be one and carries the same idempotency key.
 OUTBOUND = {"webhook", "takedown", "notify"}
+# Steps that may wait on other services (enrichers over HTTP, reverse DNS) but are safe to
+# repeat: run outside any transaction, so case locks are never held while they wait.
+UNTRANSACTED = {"enrich"}
+KILLED = "stopped before an outbound step: the playbook or the global kill switch is off"
+
+
+def _transacted(kind: str) -> bool:
+    return kind not in OUTBOUND and kind not in UNTRANSACTED
+
+
+def _still_enabled(playbook: Playbook) -> bool:
+    """The kill switches, read again before anything leaves (a batch can take a while)."""
+    from automation.models import AutomationSettings
+
+    if not AutomationSettings.load().playbooks_enabled:
+        return False
+    return Playbook.objects.filter(pk=playbook.pk, is_enabled=True).exists()
+
+
 FAILURES = (ActionError, PermissionDenied, ValueError, ObjectDoesNotExist)
 
 
@@ -178,16 +213,16 @@ def _save_runs(runs: list[PlaybookRun]) -> None:
 
 
 def _act(playbook: Playbook, index: int, action: dict[str, Any], item: _Going) -> None:
-    """Do one database-only step of one run (in the batch's transaction, in a savepoint)."""
+    """Do one step of one run (a database-only one in the batch's transaction, in a savepoint)."""
     started = time.perf_counter()
     item.run.steps[index].update(started_at=timezone.now().isoformat())
     try:
         with transaction.atomic():
             output = ACTIONS[action["type"]](render(action, item.ctx), item.target)
     except FAILURES as exc:
-        _fail(playbook, index, item, exc, started)
+        _fail(playbook, index, item, exc, _ms_since(started))
     else:
-        _done(item, index, output, started)
+        _done(item, index, output, _ms_since(started))
 
 
 def _due(playbook: Playbook, index: int, going: list[_Going]) -> list[_Going]:
@@ -197,8 +232,7 @@ def _due(playbook: Playbook, index: int, going: list[_Going]) -> list[_Going]:
     todo = []
     for item in going:
         steps = item.run.steps
-        if index >= len(steps):
-            steps.append({"index": index, "type": action["type"]})
+        _step(item.run, index, action["type"])
         if steps[index].get("status") in FINISHED_STEP:
             continue
         item.target.idempotency_key = f"{item.key}:{playbook.pk}:{index}"
@@ -211,6 +245,13 @@ def _due(playbook: Playbook, index: int, going: list[_Going]) -> list[_Going]:
             continue
         todo.append(item)
     return todo
+
+
+def _step(run: PlaybookRun, index: int, kind: str) -> dict[str, Any]:
+    """Step ``index`` of ``run``'s record, added when the run reaches it for the first time."""
+    if index >= len(run.steps):
+        run.steps.append({"index": index, "type": kind})
+    return run.steps[index]
 
 
 def _running(going: list[_Going], *, finished: bool) -> list[_Going]:
@@ -248,14 +289,15 @@ def _act_many(playbook: Playbook, index: int, action: dict[str, Any], todo: list
     rendered = [render(action, item.ctx) for item in todo]
     with transaction.atomic():
         outputs = BATCH_ACTIONS[action["type"]](rendered, [item.target for item in todo])
+    duration_ms = _ms_since(started)
     for item, output in zip(todo, outputs, strict=True):
         item.run.steps[index]["batch_size"] = len(todo)  # the duration is the whole batch's
         if isinstance(output, FAILURES):
-            _fail(playbook, index, item, output, started)
+            _fail(playbook, index, item, output, duration_ms)
         elif isinstance(output, Exception):
             raise output
         else:
-            _done(item, index, output, started)
+            _done(item, index, output, duration_ms)
 
 
 def _send(
@@ -274,41 +316,61 @@ def _send(
     def call(item: _Going) -> tuple[_Going, Any, float]:
         started = time.perf_counter()
         try:
-            return item, ACTIONS[action["type"]](render(action, item.ctx), item.target), started
+            output = ACTIONS[action["type"]](render(action, item.ctx), item.target)
         except Exception as exc:
-            return item, exc, started
+            output = exc
+        return item, output, _ms_since(started)
 
     unexpected: Exception | None = None
-    workers = max(1, min(settings.TDP_AUTOMATION_HTTP_CONCURRENCY, len(todo)))
-    if workers == 1:
-        outcomes = [call(item) for item in todo]
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="playbook") as pool:
-            outcomes = list(pool.map(call, todo))
-    for item, output, started in outcomes:
+    recorded: list[PlaybookRun] = []
+
+    def record(item: _Going, output: Any, duration_ms: float) -> None:
+        nonlocal unexpected
         if isinstance(output, FAILURES):
-            _fail(playbook, index, item, output, started)
+            _fail(playbook, index, item, output, duration_ms)
         elif isinstance(output, Exception):
             unexpected = unexpected or output  # stays `started`: the event is retried
         else:
-            _done(item, index, output, started)
+            _done(item, index, output, duration_ms)
+        recorded.append(item.run)
+        if len(recorded) >= SEND_SAVE_EVERY:  # a job killed mid-batch keeps what was sent
+            _save_runs(recorded)
+            recorded.clear()
+
+    workers = max(1, min(settings.TDP_AUTOMATION_HTTP_CONCURRENCY, len(todo)))
+    if workers == 1:
+        for item in todo:
+            record(*call(item))
+    else:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="playbook")
+        try:
+            for future in as_completed([pool.submit(call, item) for item in todo]):
+                record(*future.result())
+        finally:
+            # On a job timeout, do not wait for the sends still queued: they stay `started`.
+            pool.shutdown(wait=False, cancel_futures=True)
     return unexpected
 
 
-def _done(item: _Going, index: int, output: Any, started: float) -> None:
-    item.run.steps[index].update(
-        status="done", output=output, duration_ms=round((time.perf_counter() - started) * 1000, 1)
-    )
+SEND_SAVE_EVERY = 20
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _done(item: _Going, index: int, output: Any, duration_ms: float) -> None:
+    item.run.steps[index].update(status="done", output=output, duration_ms=duration_ms)
     if item.run.first_action_at is None:
         item.run.first_action_at = timezone.now()
 
 
-def _fail(playbook: Playbook, index: int, item: _Going, exc: Exception, started: float) -> None:
+def _fail(playbook: Playbook, index: int, item: _Going, exc: Exception, duration_ms: float) -> None:
     run = item.run
     run.steps[index].update(
         status="failed",
         error=str(exc)[:1000],
-        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        duration_ms=duration_ms,
     )
     for later in playbook.actions[index + 1 :]:
         run.steps.append({"index": len(run.steps), "type": later["type"], "status": "not_run"})

@@ -183,3 +183,116 @@ def test_histories_of_a_batch_count_hits_labels_and_cases_per_indicator() -> Non
         "open_cases": 0,
         "latest_case_ids": [],
     }
+
+
+def test_two_events_of_one_trigger_object_in_a_batch_act_once() -> None:
+    with LocalHTTPServer() as server:
+        server.route("/hook", json={})
+        save_playbook(
+            {
+                "name": "once",
+                "trigger": "case_created",
+                "actions": [
+                    {"type": "tag", "tags": ["x"]},
+                    {"type": "webhook", "url": server.url("/hook")},
+                ],
+            },
+            actor="test",
+        )
+        case = make_case()
+        outbox.emit("case_created", "case", case.pk)  # a second event for the same case
+        assert outbox.drain(seconds=30) == 2
+        assert len(server.requests) == 1
+        run = PlaybookRun.objects.get()
+        assert run.status == "success"
+        assert AuditEntry.objects.filter(object_id=str(case.pk), action="case.tagged").count() == 1
+
+
+def test_steps_on_one_case_from_several_events_of_a_batch_all_land() -> None:
+    for name, trigger, tag in (
+        ("on case", "case_created", "case"),
+        ("on hit", "hit_created", "h{{ hit.id }}"),
+    ):
+        save_playbook(
+            {"name": name, "trigger": trigger, "actions": [{"type": "tag", "tags": [tag]}]},
+            actor="test",
+        )
+    outbox.forget_consumers()
+    case = make_case(events=2)
+    assert outbox.drain(seconds=30) == 3  # one case opened, two hits created
+    case.refresh_from_db()
+    hit_tags = sorted(f"h{pk}" for pk in case.hits.values_list("pk", flat=True))
+    assert case.tags == sorted(["case", *hit_tags])
+
+
+def test_the_kill_switch_is_read_again_before_anything_leaves(monkeypatch) -> None:
+    with LocalHTTPServer() as server:
+        server.route("/hook", json={})
+        save_playbook(
+            {
+                "name": "switched off midway",
+                "trigger": "case_created",
+                "actions": [
+                    {"type": "tag", "tags": ["x"]},
+                    {"type": "webhook", "url": server.url("/hook")},
+                ],
+            },
+            actor="test",
+        )
+        batch_tag = runner.BATCH_ACTIONS["tag"]
+
+        def tag_then_switch_off(actions, targets):
+            AutomationSettings.objects.update(playbooks_enabled=False)  # an admin, meanwhile
+            return batch_tag(actions, targets)
+
+        monkeypatch.setitem(runner.BATCH_ACTIONS, "tag", tag_then_switch_off)
+        AutomationSettings.load()
+        make_case(author="a1")
+        make_case(author="a2")
+        outbox.drain(seconds=30)
+        assert server.requests == []
+        for run in PlaybookRun.objects.all():
+            assert run.status == "failed" and "kill switch" in run.error
+            assert [s["status"] for s in run.steps] == ["done", "failed"]
+
+
+def test_the_sql_of_a_batch_of_hits_does_not_grow_with_its_size() -> None:
+    save_playbook(
+        {
+            "name": "hits",
+            "trigger": "hit_created",
+            "actions": [{"type": "tag", "tags": ["hit"]}],
+        },
+        actor="test",
+    )
+    outbox.forget_consumers()
+    AutomationSettings.load()
+
+    def queries_to_drain(author: str, events: int) -> int:
+        make_case(author=author, events=events)
+        with CaptureQueriesContext(connection) as captured:
+            outbox.drain(seconds=30)
+        return len(captured)
+
+    assert queries_to_drain("few", 2) == queries_to_drain("many", 20)
+
+
+def test_a_batch_enricher_that_fails_stores_its_error_and_playbooks_still_run(
+    settings, monkeypatch
+) -> None:
+    settings.TDP_ENRICH_ON_TRIGGER = True
+    save_playbook(
+        {"name": "p", "trigger": "case_created", "actions": [{"type": "tag", "tags": ["x"]}]},
+        actor="test",
+    )
+
+    def broken(ids):
+        raise RuntimeError("history is down")
+
+    monkeypatch.setattr("automation.enrichers.history.indicator_histories", broken)
+    case = make_case()
+    outbox.drain(seconds=30)
+    row = Enrichment.objects.get(provider="internal_history")
+    assert "history is down" in row.error
+    assert Enrichment.objects.get(provider="url_anatomy").error == ""
+    assert PlaybookRun.objects.get(object_id=case.pk).status == "success"
