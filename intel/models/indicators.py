@@ -198,12 +198,6 @@ class IndicatorSource(models.Model):
 
     Keyed by (indicator, source) itself: a million-row import writes one index entry per row
     instead of three (id, the pair, the source).
-
-    The two foreign keys have no database constraint: PostgreSQL checks one row at a time, two
-    index probes and a row lock on the indicator per provenance row, which was a sixth of a
-    million-row import. Ingestion only writes ids it has just read or inserted in the same
-    transaction, indicators and sources are never deleted (they expire, are revoked, or are
-    protected by their feed), and a delete through the ORM still cascades.
     """
 
     pk = models.CompositePrimaryKey("indicator_id", "source_id")
@@ -212,14 +206,12 @@ class IndicatorSource(models.Model):
         on_delete=models.CASCADE,
         related_name="provenance",
         db_index=False,
-        db_constraint=False,
     )
     source = models.ForeignKey(
         Source,
         on_delete=models.CASCADE,
         related_name="provenance",
         db_index=False,
-        db_constraint=False,
     )
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
