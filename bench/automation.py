@@ -485,7 +485,6 @@ def run_profile(args: argparse.Namespace, server: Any) -> None:
     import automation.processing
     from automation import outbox
     from automation.playbooks import actions, runner
-    from tdp import http
 
     for mode in ("profile", "profile_async"):
         committed = open_cases(mode, args.profile, args.batch)
