@@ -132,9 +132,16 @@ def group_hits(
     ``handles`` maps author ids to handles for the cases' titles. Returns how many cases were
     opened. Call inside the transaction that stored the hits.
     """
+    return len(open_cases_for_hits(hit_ids, handles=handles, now=now))
+
+
+def open_cases_for_hits(
+    hit_ids: Iterable[int], *, handles: Mapping[str, str] | None = None, now: datetime | None = None
+) -> list[Case]:
+    """`group_hits`, returning the cases it opened."""
     rows = _rows(hit_ids)
     if not rows:
-        return 0
+        return []
     now = now or timezone.now()
     handles = handles or {}
     config = TriageConfig.load()
@@ -221,7 +228,7 @@ def group_hits(
         )
     _audit_opened(new_cases)
     emit_many(Trigger.CASE_CREATED, "case", [case.pk for case in new_cases])
-    return len(new_cases)
+    return new_cases
 
 
 def _audit_opened(cases: list[Case]) -> None:

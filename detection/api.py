@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from detection.batches import MAX_EVENTS, submit_batch
 from detection.memory import gc_paused
 from detection.models import ContentEvent, ScanBatch
+from tdp.roles import is_cleared
 
 # 10,000 events of a few KB each; a bigger body is refused before it is read.
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -85,7 +86,16 @@ class BatchAcceptedSerializer(serializers.Serializer):
 
 
 class ScanBatchSerializer(serializers.ModelSerializer):
-    """A batch's status and counts."""
+    """A batch's status and counts; for users not cleared for TLP:RED, without the matches,
+    hits and cases that involve RED intel (pass the request in the context)."""
+
+    def to_representation(self, instance: ScanBatch) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not is_cleared(request.user):
+            for name in ("matches", "hits", "cases"):
+                data[name] -= getattr(instance, f"restricted_{name}")
+        return data
 
     class Meta:
         model = ScanBatch
@@ -188,4 +198,4 @@ class ScanBatchDetailAPI(APIView):
     )
     def get(self, request: Request, pk: Any) -> Response:
         batch = get_object_or_404(ScanBatch.objects.visible_to(request.user), pk=pk)
-        return Response(ScanBatchSerializer(batch).data)
+        return Response(ScanBatchSerializer(batch, context={"request": request}).data)

@@ -126,6 +126,9 @@ def _scan_batch(batch: ScanBatch) -> ScanBatch:
     else:
         batch.status, batch.pending_events = ScanBatch.Status.DONE, []  # now in ContentEvent
         batch.matches, batch.hits, batch.cases = len(result.matches), result.hits, result.cases
+        batch.restricted_matches = result.restricted_matches
+        batch.restricted_hits = result.restricted_hits
+        batch.restricted_cases = result.restricted_cases
     batch.finished_at = timezone.now()
     batch.save(
         update_fields=[
@@ -135,6 +138,9 @@ def _scan_batch(batch: ScanBatch) -> ScanBatch:
             "matches",
             "hits",
             "cases",
+            "restricted_matches",
+            "restricted_hits",
+            "restricted_cases",
             "finished_at",
         ]
     )

@@ -254,6 +254,11 @@ class ScanBatch(models.Model):
     matches = models.PositiveIntegerField(default=0)
     hits = models.PositiveIntegerField(default=0, help_text="New hits stored by this batch.")
     cases = models.PositiveIntegerField(default=0, help_text="New cases opened by this batch.")
+    # The part of the three counts above that involves TLP:RED intel (hidden from the
+    # submitter unless cleared: a count that moves would tell them a value is on a RED list).
+    restricted_matches = models.PositiveIntegerField(default=0)
+    restricted_hits = models.PositiveIntegerField(default=0)
+    restricted_cases = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="The first rejections.")
     pending_events = models.JSONField(
         default=list, blank=True, help_text="Accepted events waiting to be scanned."

@@ -31,13 +31,13 @@ from django.utils import timezone
 
 from automation.models import Trigger
 from automation.outbox import emit_many
-from cases.grouping import group_hits
+from cases.grouping import open_cases_for_hits
 from detection.matching import IndicatorRef, Match, Matcher
 from detection.memory import gc_paused
-from detection.models import ContentEvent, Rule
+from detection.models import ContentEvent, Hit, Rule
 from detection.retention import ensure_partition
 from detection.thresholds import apply_thresholds, lock_authors
-from intel.models import Indicator
+from intel.models import TLP, Indicator
 
 logger = logging.getLogger(__name__)
 
@@ -229,13 +229,20 @@ class RuleMatch:
 
 @dataclass
 class ScanResult:
-    """What one scan did: events scanned, rejected (position, reason), matches, hits stored."""
+    """What one scan did: events scanned, rejected (position, reason), matches, hits stored.
+
+    The `restricted_*` counts are the part of matches, hits and cases that involve TLP:RED
+    intel: users who are not cleared are shown the counts without them.
+    """
 
     events: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     matches: list[RuleMatch] = field(default_factory=list)
     hits: int = 0
     cases: int = 0
+    restricted_matches: int = 0
+    restricted_hits: int = 0
+    restricted_cases: int = 0
 
 
 def scan_events(
@@ -279,16 +286,24 @@ def _scan_events(
                 if key not in seen and rule_matches(rule, match, event):
                     seen.add(key)
                     result.matches.append(RuleMatch(event, rule, match))
+    if result.matches:
+        red = set(
+            Indicator.objects.filter(
+                pk__in={m.match.indicator.id for m in result.matches}, tlp=TLP.RED
+            ).values_list("pk", flat=True)
+        )
+        result.restricted_matches = sum(1 for m in result.matches if m.match.indicator.id in red)
     if not dry_run:
-        result.hits, result.cases = store_scan(list(valid.values()), result.matches, now=now)
+        stored = store_scan(list(valid.values()), result.matches, now=now)
+        result.hits, result.cases, result.restricted_hits, result.restricted_cases = stored
     return result
 
 
 def store_scan(
     events: list[dict[str, Any]], matches: list[RuleMatch], *, now: datetime | None = None
-) -> tuple[int, int]:
+) -> tuple[int, int, int, int]:
     """Store ``events`` (those not kept already), their hits and cases in one transaction;
-    returns (hits created, cases opened)."""
+    returns (hits created, cases opened, of them on TLP:RED intel, of them restricted)."""
     received_at = now or timezone.now()
     ensure_partition(received_at.date())  # committed first: DDL would serialise the batches
     with transaction.atomic():
@@ -364,22 +379,22 @@ RETURNING id
 """
 
 
-def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, int]:
+def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, int, int, int]:
     """Insert one hit per match unless it exists, and group the new live hits into cases;
-    returns (hits created, cases opened).
+    returns (hits created, cases opened, hits on TLP:RED intel, restricted cases opened).
 
     Hits of threshold rules start below threshold and are promoted by
     :func:`detection.thresholds.apply_thresholds` once their author reaches it (and only then
     join a case).
     """
-    live_ids = set(
+    live = dict(
         Indicator.objects.filter(pk__in={m.match.indicator.id for m in matches}).values_list(
-            "pk", flat=True
+            "pk", "tlp"
         )
     )  # an indicator deleted since the matcher was built must not fail the batch
-    matches = [m for m in matches if m.match.indicator.id in live_ids]
+    matches = [m for m in matches if m.match.indicator.id in live]
     if not matches:
-        return 0, 0
+        return 0, 0, 0, 0
     counted = {(m.rule.pk, m.event["author"]["id"]) for m in matches if m.rule.threshold > 1}
     lock_authors(counted)
     columns: list[list[Any]] = [[] for _ in range(12)]
@@ -413,9 +428,14 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, 
                 spans[key] = (min(first, at), max(last, at))
         new_ids.extend(apply_thresholds(spans))
     handles = {m.event["author"]["id"]: m.event["author"]["handle"] for m in matches}
-    cases = group_hits(new_ids, handles=handles)
+    opened = open_cases_for_hits(new_ids, handles=handles)
     emit_many(Trigger.HIT_CREATED, "hit", new_ids)  # after grouping: playbooks see the case
-    return len(set(new_ids)), cases
+    red = {pk for pk, tlp in live.items() if tlp == TLP.RED}
+    restricted_hits = (
+        Hit.objects.filter(pk__in=set(new_ids), indicator_id__in=red).count() if red else 0
+    )
+    restricted_cases = sum(1 for case in opened if case.is_restricted)
+    return len(set(new_ids)), len(opened), restricted_hits, restricted_cases
 
 
 def _jsonable(event: Mapping[str, Any]) -> dict[str, Any]:

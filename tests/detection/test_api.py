@@ -299,6 +299,31 @@ def test_a_lead_sees_every_batch(lead) -> None:
     assert client.get(batch_url(batch.pk)).status_code == 200
 
 
+def test_batch_counts_leave_out_tlp_red_intel_for_users_not_cleared(
+    api_client: APIClient, analyst, cleared_analyst
+) -> None:
+    make_indicator("evil.example")
+    make_indicator("secret.example", tlp="RED")
+    items = [
+        make_content_event(EVIL, id="e1", author="a1"),
+        make_content_event("see secret.example", id="e2", author="a2"),
+    ]
+    batch = batches.submit_batch(items, actor=analyst)
+    assert scan_batch_job(str(batch.pk)) == "done"
+    batch.refresh_from_db()
+    assert (batch.matches, batch.hits, batch.cases) == (2, 2, 2)
+    assert (batch.restricted_matches, batch.restricted_hits, batch.restricted_cases) == (1, 1, 1)
+
+    # The submitter is not cleared: a count that moved would tell them a value is on a RED list.
+    body = api_client.get(batch_url(batch.pk)).json()
+    assert (body["matches"], body["hits"], body["cases"]) == (1, 1, 1)
+    cleared = APIClient()
+    cleared.force_authenticate(cleared_analyst)
+    ScanBatch.objects.filter(pk=batch.pk).update(submitted_by=cleared_analyst)
+    body = cleared.get(batch_url(batch.pk)).json()
+    assert (body["matches"], body["hits"], body["cases"]) == (2, 2, 2)
+
+
 # --- schema and root --------------------------------------------------------------------------
 
 
