@@ -50,18 +50,20 @@ def copy_chunks(
 ) -> Iterator[tuple[str, int]]:
     """Normalise and allowlist-check each row; yield (COPY text, rows taken) per chunk.
 
-    A value repeated inside a chunk is staged once (first occurrence wins) but still counted
-    in "rows taken"; repeats across chunks are settled by the upsert. Counts rejected and
+    A value repeated inside a chunk is staged once (its first line and reference), its repeats
+    merged in as the upsert merges repeats across chunks (highest confidence, union of tags,
+    strictest TLP), and still counted in "rows taken". Counts rejected and
     skipped rows on `result`. Never touches the database: it runs while another thread merges
     the previous chunk on the connection.
     """
     confidence = spec.confidence if spec.confidence is not None else spec.source.default_confidence
     base_tags = clean_tags(spec.tags)
-    tag_literals: dict[tuple[str, ...], str] = {tuple(base_tags): _array_literal(base_tags)}
-    base_literal = tag_literals[tuple(base_tags)]
+    tag_literals: dict[tuple[str, ...], str] = {}
+    literal_tags: dict[str, tuple[str, ...]] = {}
+    base_literal = _tag_literal(tuple(base_tags), tag_literals, literal_tags)
     default_description = _copy_text(spec.description[:2000])
     lines: list[str] = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], int] = {}  # value -> its line in this chunk
     taken = 0
     for row in rows:
         if row.__class__ is Skipped:
@@ -78,18 +80,18 @@ def copy_chunks(
             continue
         taken += 1
         key = (indicator_type, value)
-        if key in seen:
+        at = seen.get(key)
+        if at is not None:
+            _merge_repeat(lines, at, row, tag_literals, literal_tags, base_tags, confidence, tlp)
             continue
-        seen.add(key)
+        seen[key] = len(lines)
         tags_literal, confidence_here, description = base_literal, confidence, default_description
         tlp_here = tlp
         fields = row.fields
         if fields:
             if fields.get("tags"):
                 tags = tuple(clean_tags([*base_tags, *fields["tags"]]))
-                tags_literal = tag_literals.get(tags) or tag_literals.setdefault(
-                    tags, _array_literal(list(tags))
-                )
+                tags_literal = _tag_literal(tags, tag_literals, literal_tags)
             row_confidence = fields.get("confidence")
             if isinstance(row_confidence, int) and 0 <= row_confidence <= 100:
                 confidence_here = row_confidence
@@ -113,3 +115,52 @@ def copy_chunks(
             seen.clear()
     if lines or taken:
         yield "".join(lines), taken
+
+
+def _tag_literal(
+    tags: tuple[str, ...],
+    tag_literals: dict[tuple[str, ...], str],
+    literal_tags: dict[str, tuple[str, ...]],
+) -> str:
+    """The COPY literal of ``tags``, cached both ways (repeats read tags back from it)."""
+    literal = tag_literals.get(tags)
+    if literal is None:
+        literal = tag_literals[tags] = _array_literal(list(tags))
+        literal_tags[literal] = tags
+    return literal
+
+
+def _merge_repeat(
+    lines: list[str],
+    at: int,
+    row: ParsedRow,
+    tag_literals: dict[tuple[str, ...], str],
+    literal_tags: dict[str, tuple[str, ...]],
+    base_tags: list[str],
+    confidence: int,
+    tlp: str,
+) -> None:
+    """Merge a repeat of a value staged at ``lines[at]`` into that line: the highest
+    confidence, the union of tags, the strictest TLP (what the upsert does with a repeat in
+    another chunk). Repeats are a minority: reading the line back is cheaper than keeping
+    every row's marks on the side."""
+    fields = row.fields or {}
+    confidence_here, tlp_here = confidence, tlp
+    row_confidence = fields.get("confidence")
+    if isinstance(row_confidence, int) and 0 <= row_confidence <= 100:
+        confidence_here = row_confidence
+    if fields.get("tlp"):
+        tlp_here = strictest((tlp, fields["tlp"])) or tlp
+    # type, value, line, reference, confidence, tags, allowlisted, description, tlp
+    parts = lines[at].split("\t")
+    staged_confidence, staged_tlp = int(parts[4]), parts[8][:-1]
+    merged_confidence = max(staged_confidence, confidence_here)
+    merged_tlp = strictest((staged_tlp, tlp_here)) or staged_tlp
+    literal = parts[5]
+    if fields.get("tags"):
+        tags = tuple(clean_tags([*literal_tags[literal], *base_tags, *fields["tags"]]))
+        literal = _tag_literal(tags, tag_literals, literal_tags)
+    if (merged_confidence, literal, merged_tlp) == (staged_confidence, parts[5], staged_tlp):
+        return
+    parts[4], parts[5], parts[8] = str(merged_confidence), literal, f"{merged_tlp}\n"
+    lines[at] = "\t".join(parts)

@@ -143,3 +143,19 @@ def test_a_value_another_transaction_inserted_after_the_look_up_is_merged_as_kno
     assert set(
         IndicatorSource.objects.filter(source=new).values_list("indicator_id", flat=True)
     ) == set(Indicator.objects.values_list("id", flat=True))
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["same chunk", "other chunks"])
+def test_a_repeated_value_merges_the_same_inside_a_chunk_and_across_chunks(apart: bool) -> None:
+    first = ParsedRow(
+        1, "Repeat.evil.example", "domain", fields={"tags": ["a"], "confidence": 20, "tlp": "GREEN"}
+    )
+    second = ParsedRow(
+        2, "repeat.evil.example", "domain", fields={"tags": ["b"], "confidence": 80, "tlp": "AMBER"}
+    )
+    filler = list(domains(12)) if apart else []  # twelve rows: the repeat lands in a later chunk
+    result = ingest([first, *filler, second], IngestSpec(source=make_source("repeats")))
+    assert result.received == 2 + len(filler)
+    indicator = Indicator.objects.get(value="repeat.evil.example")
+    assert (indicator.confidence, indicator.tags, indicator.tlp) == (80, ["a", "b"], "AMBER")
+    assert IndicatorSource.objects.filter(indicator=indicator).count() == 1
