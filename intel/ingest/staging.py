@@ -24,6 +24,7 @@ def clean_tags(tags: Iterable[Any]) -> list[str]:
     return sorted(seen)
 
 
+MAX_CACHED_TAG_SETS = 50_000
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
 
 
@@ -61,6 +62,7 @@ def copy_chunks(
     tag_literals: dict[tuple[str, ...], str] = {}
     literal_tags: dict[str, tuple[str, ...]] = {}
     base_literal = _tag_literal(tuple(base_tags), tag_literals, literal_tags)
+    cleaned: dict[tuple[str, ...], str] = {}  # a row's raw tags -> the literal staged
     default_description = _copy_text(spec.description[:2000])
     lines: list[str] = []
     seen: dict[tuple[str, str], int] = {}  # value -> its line in this chunk
@@ -89,9 +91,16 @@ def copy_chunks(
         tlp_here = tlp
         fields = row.fields
         if fields:
-            if fields.get("tags"):
-                tags = tuple(clean_tags([*base_tags, *fields["tags"]]))
-                tags_literal = _tag_literal(tags, tag_literals, literal_tags)
+            row_tags = fields.get("tags")
+            if row_tags:
+                # Feeds repeat a few tag combinations over and over: clean each one once.
+                raw = tuple(row_tags)
+                tags_literal = cleaned.get(raw)
+                if tags_literal is None:
+                    if len(cleaned) > MAX_CACHED_TAG_SETS:
+                        cleaned.clear()
+                    tags = tuple(clean_tags([*base_tags, *raw]))
+                    tags_literal = cleaned[raw] = _tag_literal(tags, tag_literals, literal_tags)
             row_confidence = fields.get("confidence")
             if isinstance(row_confidence, int) and 0 <= row_confidence <= 100:
                 confidence_here = row_confidence
