@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from metrics.models import RollupRun
@@ -85,9 +85,13 @@ def refresh(*, full: bool = False, days: int | None = None, wait: bool = True) -
 def _vacuum_rebuilt() -> None:
     """Vacuum the indicator rollups a full refresh rewrote (after its commit: VACUUM cannot run
     in a transaction). Reads sum indicator days from an index alone (`metrics.precision`),
-    which needs the pages marked all-visible; autovacuum would get there, later."""
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) metrics_indicatorday, metrics_indicatorwindow")
+    which needs the pages marked all-visible; autovacuum would get there, later. The refresh
+    is committed by now: a VACUUM that fails (a timeout, a cancel) is logged, not raised."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) metrics_indicatorday, metrics_indicatorwindow")
+    except DatabaseError:
+        logger.warning("vacuum after the full metrics refresh failed", exc_info=True)
 
 
 @contextmanager
