@@ -387,9 +387,9 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, 
     :func:`detection.thresholds.apply_thresholds` once their author reaches it (and only then
     join a case).
     """
-    live = dict(
+    live = set(
         Indicator.objects.filter(pk__in={m.match.indicator.id for m in matches}).values_list(
-            "pk", "tlp"
+            "pk", flat=True
         )
     )  # an indicator deleted since the matcher was built must not fail the batch
     matches = [m for m in matches if m.match.indicator.id in live]
@@ -430,9 +430,9 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, 
     handles = {m.event["author"]["id"]: m.event["author"]["handle"] for m in matches}
     opened = open_cases_for_hits(new_ids, handles=handles)
     emit_many(Trigger.HIT_CREATED, "hit", new_ids)  # after grouping: playbooks see the case
-    red = {pk for pk, tlp in live.items() if tlp == TLP.RED}
+    # Hits promoted by a threshold may be older hits on other indicators: ask the hits.
     restricted_hits = (
-        Hit.objects.filter(pk__in=set(new_ids), indicator_id__in=red).count() if red else 0
+        Hit.objects.filter(pk__in=set(new_ids), indicator__tlp=TLP.RED).count() if new_ids else 0
     )
     restricted_cases = sum(1 for case in opened if case.is_restricted)
     return len(set(new_ids)), len(opened), restricted_hits, restricted_cases

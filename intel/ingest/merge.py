@@ -153,8 +153,13 @@ WITH reported AS (
     ORDER BY c.id
     ON CONFLICT (indicator_id, source_id) DO UPDATE SET
         last_seen_at = EXCLUDED.last_seen_at,
-        confidence = EXCLUDED.confidence,
-        reference = EXCLUDED.reference
+        -- A repeat within this import (its row was written by it, at the same time) merges as
+        -- a repeat within one chunk does: the highest confidence, the first reference.
+        confidence = CASE WHEN p.last_seen_at = EXCLUDED.last_seen_at
+                          THEN GREATEST(p.confidence, EXCLUDED.confidence)
+                          ELSE EXCLUDED.confidence END,
+        reference = CASE WHEN p.last_seen_at = EXCLUDED.last_seen_at
+                         THEN p.reference ELSE EXCLUDED.reference END
     WHERE p.last_seen_at < %(seen_before)s OR p.confidence <> EXCLUDED.confidence
     RETURNING p.indicator_id AS id, (xmax = 0) AS new_source
 )

@@ -338,3 +338,26 @@ def test_the_schema_lists_both_endpoints(api_client: APIClient) -> None:
 
 def test_the_api_root_links_the_intake(api_client: APIClient) -> None:
     assert api_client.get("/api/v1/").json()["events"].endswith("/api/v1/events")
+
+
+def test_hits_a_threshold_promotes_count_as_restricted_when_their_intel_is_red(
+    api_client: APIClient, analyst
+) -> None:
+    from detection.models import Rule
+
+    Rule.objects.create(name="Two strikes", threshold=2, policy_label="spam")
+    make_indicator("secret.example", tlp="RED")
+    make_indicator("evil.example")
+    first = batches.submit_batch(
+        [make_content_event("see secret.example", id="e1", author="a1")], actor=analyst
+    )
+    assert scan_batch_job(str(first.pk)) == "done"
+    second = batches.submit_batch([make_content_event(EVIL, id="e2", author="a1")], actor=analyst)
+    assert scan_batch_job(str(second.pk)) == "done"
+    second.refresh_from_db()
+    # New hits: the default rule's and "Two strikes"'s on evil.example, and the first scan's
+    # "Two strikes" hit on the RED value, promoted now; its new case holds RED intel.
+    assert (second.hits, second.restricted_hits) == (3, 1)
+    assert (second.cases, second.restricted_cases) == (1, 1)
+    body = api_client.get(batch_url(second.pk)).json()
+    assert (body["matches"], body["hits"], body["cases"]) == (2, 2, 0)

@@ -158,4 +158,5 @@ def test_a_repeated_value_merges_the_same_inside_a_chunk_and_across_chunks(apart
     assert result.received == 2 + len(filler)
     indicator = Indicator.objects.get(value="repeat.evil.example")
     assert (indicator.confidence, indicator.tags, indicator.tlp) == (80, ["a", "b"], "AMBER")
-    assert IndicatorSource.objects.filter(indicator=indicator).count() == 1
+    provenance = IndicatorSource.objects.get(indicator=indicator)
+    assert (provenance.confidence, provenance.reference) == (80, "line 1")
