@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -341,16 +342,19 @@ def store_events(events: list[dict[str, Any]], *, received_at: datetime) -> dict
     return {event_id: kept.get(event_id, today) for event_id in ids}
 
 
-def _binary_cursor() -> psycopg.Cursor[Any]:
+@contextmanager
+def _binary_cursor() -> Iterator[psycopg.Cursor[Any]]:
     """A cursor on Django's connection (same transaction) that binds its parameters on the
     server in binary: Django's client-side binding quotes every element of a 10,000-long
-    array through a regex, which took longer than Postgres storing the rows.
+    array through a regex, which took longer than Postgres storing the rows. Errors come out
+    as Django's database exceptions, as from Django's own cursors.
 
     Execute with ``prepare=False``: unnamed statements only, as Django's own cursors (and a
     transaction-pooling PgBouncer) expect.
     """
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 _KEPT_EVENTS = """
