@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 
 from cases.models import Case, ReasonCode
+from tdp.admin import ReadOnlyAdmin
 from tdp.audit import diff, record, snapshot
 
 
@@ -30,7 +31,7 @@ class ReasonCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdmin):
     """Cases can be browsed in the admin; triage happens on the case pages (audited)."""
 
     list_display = ("id", "rule", "status", "priority", "assignee", "created_at")
@@ -39,12 +40,3 @@ class CaseAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: Any) -> Any:
         return super().get_queryset(request).visible_to(request.user)
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False

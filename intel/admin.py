@@ -5,19 +5,7 @@ from typing import Any
 from django.contrib import admin
 
 from intel.models import AllowlistEntry, Indicator, IntelImport, Source
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Browse in the admin; change through the intel pages, which write audit entries."""
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+from tdp.admin import ReadOnlyAdmin
 
 
 @admin.register(Source)

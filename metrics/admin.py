@@ -1,24 +1,10 @@
 """Django admin for metrics: the refresh runs and weekly reports, read-only (the refresh job
 and the report pages write them)."""
 
-from typing import Any
-
 from django.contrib import admin
 
 from metrics.models import RollupRun, WeeklyReport
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Browse only."""
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+from tdp.admin import ReadOnlyAdmin
 
 
 @admin.register(RollupRun)

@@ -17,8 +17,21 @@ admin.site.has_permission = _admin_role_only
 admin.site.site_header = "TDP administration"
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Browse only: changes go through the audited pages and jobs, never the admin."""
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit trail can be read in the admin but never edited."""
 
     list_display = ("at", "user_name", "action", "content_type", "object_repr")
@@ -29,15 +42,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
         from tdp.audit import visible_entries
 
         return visible_entries(request.user)
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
 
 admin.site.register(UserProfile)

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from intel.admin import ReadOnlyAdmin
+from tdp.admin import ReadOnlyAdmin
 from tuning.models import BacktestRun, MissedReport, TuningSuggestion
 
 
