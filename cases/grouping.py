@@ -126,19 +126,12 @@ def _lock_groups(keys: Iterable[tuple[int, str]]) -> None:
 
 def group_hits(
     hit_ids: Iterable[int], *, handles: Mapping[str, str] | None = None, now: datetime | None = None
-) -> int:
+) -> list[Case]:
     """Put the given hits (those live, over threshold and not in a case yet) into cases.
 
-    ``handles`` maps author ids to handles for the cases' titles. Returns how many cases were
-    opened. Call inside the transaction that stored the hits.
+    ``handles`` maps author ids to handles for the cases' titles. Returns the cases it opened.
+    Call inside the transaction that stored the hits.
     """
-    return len(open_cases_for_hits(hit_ids, handles=handles, now=now))
-
-
-def open_cases_for_hits(
-    hit_ids: Iterable[int], *, handles: Mapping[str, str] | None = None, now: datetime | None = None
-) -> list[Case]:
-    """`group_hits`, returning the cases it opened."""
     rows = _rows(hit_ids)
     if not rows:
         return []

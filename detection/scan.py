@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from automation.models import Trigger
 from automation.outbox import emit_many
-from cases.grouping import open_cases_for_hits
+from cases.grouping import group_hits
 from detection.matching import IndicatorRef, Match, Matcher
 from detection.memory import gc_paused
 from detection.models import ContentEvent, Hit, Rule
@@ -432,7 +432,7 @@ def store_hits(matches: list[RuleMatch], days: Mapping[str, Any]) -> tuple[int, 
                 spans[key] = (min(first, at), max(last, at))
         new_ids.extend(apply_thresholds(spans))
     handles = {m.event["author"]["id"]: m.event["author"]["handle"] for m in matches}
-    opened = open_cases_for_hits(new_ids, handles=handles)
+    opened = group_hits(new_ids, handles=handles)
     emit_many(Trigger.HIT_CREATED, "hit", new_ids)  # after grouping: playbooks see the case
     # Hits promoted by a threshold may be older hits on other indicators: ask the hits.
     restricted_hits = (
